@@ -1,0 +1,1 @@
+//! The host side (being written).

@@ -1,0 +1,1 @@
+//! The integration suite lives in `main.rs` and its modules.
