@@ -1,1 +1,9 @@
+//! invhost's integration suite: one test binary, modules by area.
+//!
+//! Plugins are real shared libraries built by cargo (the dev-dependencies'
+//! `cdylib`s) or compiled from C by the system compiler; the `invhost`
+//! binary is the one `cargo nextest run --workspace` builds.
 
+mod support;
+
+mod plugins;

@@ -1,1 +1,18 @@
-fn main() {}
+//! `invhost`: what operators run.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use host_cli::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    host_cli::logging::init(cli.global.verbose, cli.global.quiet);
+    match host_cli::commands::exec(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            host_cli::output::error_line(&error);
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! The `o365` parameter schema: the keys of ARCHITECTURE.md §2, a public interface.
+
+use connector_core::{ParamField, ParamKind, ParamSchema};
+
+/// Streams the connector can sync.
+pub const STREAMS: &[&str] = &[
+    "users",
+    "licences",
+    "entra_devices",
+    "managed_devices",
+    "applications",
+    "app_usage",
+    "activations",
+    "active_users",
+];
+
+pub fn schema() -> ParamSchema {
+    let choice = |options: &[&str]| options.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    ParamSchema {
+        fields: vec![
+            ParamField::new("cloud_instance", "Azure Cloud Instance", ParamKind::String).help(
+                "Empty for AzurePublic (also GCC); AzureUsGovernment, AzureUsGovernmentDoD, AzureChina, \
+                 or the URL of a sign-in authority that also serves Graph.",
+            ),
+            ParamField::new("graph_endpoint", "Graph Endpoint", ParamKind::Url)
+                .help("Optional: overrides the Graph root of the cloud instance."),
+            ParamField::new("tenant_id", "Tenant Id", ParamKind::String)
+                .required()
+                .help("Directory (tenant) id GUID, or a verified domain such as contoso.onmicrosoft.com."),
+            ParamField::new("client_id", "Client Id", ParamKind::Guid)
+                .required()
+                .help("Application (client) id of the Entra ID app registration."),
+            ParamField::new("client_secret", "Client Secret", ParamKind::Secret)
+                .required()
+                .help("The secret's Value (not its Secret ID), from Certificates & secrets."),
+            ParamField::new("login_email", "Login Email", ParamKind::Email)
+                .deprecated()
+                .help("Deprecated: the PowerShell modules it served are retired; ignored."),
+            ParamField::new("password", "Password", ParamKind::Secret)
+                .deprecated()
+                .help("Deprecated: the PowerShell modules it served are retired; ignored."),
+            ParamField::new(
+                "report_period",
+                "Usage Report Period",
+                ParamKind::Choice { options: choice(&["D7", "D30", "D90", "D180"]) },
+            )
+            .default_value("D30")
+            .help("Days of Microsoft 365 usage to read."),
+            ParamField::new("streams", "Streams", ParamKind::MultiChoice { options: choice(STREAMS) })
+                .default_value(STREAMS.to_vec())
+                .help("What to sync; all by default."),
+            ParamField::new(
+                "max_concurrency",
+                "Max Concurrency",
+                ParamKind::Integer { min: Some(1), max: Some(32) },
+            )
+            .default_value(4)
+            .help("Graph requests in flight at once."),
+        ],
+    }
+}

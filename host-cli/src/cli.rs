@@ -1,0 +1,53 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands::plugin::PluginCommand;
+
+/// invhost: pull inventory, licences and usage from the systems you run into
+/// a repository you own.
+#[derive(Debug, Parser)]
+#[command(name = "invhost", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Configuration file (default: INVHOST_CONFIG, then invhost.toml in the platform config dir).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Repository database URL: sqlite://PATH or postgres://... (default: INVHOST_DATABASE_URL,
+    /// then the config file, then a SQLite file in the platform data dir).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database: Option<String>,
+    /// A directory to load connector plugins from (repeatable; adds to INVHOST_PLUGIN_DIRS and
+    /// the config file's plugin_dirs).
+    #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Print results as JSON (stable field names, documented in docs/CLI.md).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log detail on stderr (-v info, -vv debug, -vvv trace). INVHOST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Errors only on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Connector plugins: list, show, check.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}

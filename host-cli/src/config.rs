@@ -1,0 +1,97 @@
+//! Configuration: `invhost.toml`, `INVHOST_*` variables and flags, in that
+//! order of increasing precedence.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::cli::GlobalArgs;
+
+/// What `invhost.toml` may say.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Repository database URL.
+    pub database: Option<String>,
+    /// Plugin directories.
+    #[serde(default)]
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Key file for connector secrets.
+    pub secret_key_file: Option<PathBuf>,
+}
+
+/// The configuration in force.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where invhost keeps its files (the default database, key, plugins).
+    pub data_dir: PathBuf,
+    /// Plugin directories, in search order.
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Whether `plugin_dirs` is only the default (missing is then fine).
+    pub default_plugin_dir: bool,
+    /// Repository database URL.
+    pub database: String,
+    /// Key file for connector secrets.
+    pub secret_key_file: PathBuf,
+}
+
+impl Config {
+    /// Reads the configuration for these flags.
+    pub fn load(args: &GlobalArgs) -> Result<Config> {
+        let file_path = args
+            .config
+            .clone()
+            .or_else(|| std::env::var_os("INVHOST_CONFIG").map(PathBuf::from));
+        let file = match &file_path {
+            Some(path) => read_file(path)?,
+            None => match dirs::config_dir().map(|d| d.join("invhost").join("invhost.toml")) {
+                Some(path) if path.exists() => read_file(&path)?,
+                _ => ConfigFile::default(),
+            },
+        };
+        let data_dir = std::env::var_os("INVHOST_DATA_DIR")
+            .map(PathBuf::from)
+            .or_else(|| dirs::data_dir().map(|d| d.join("invhost")))
+            .context("cannot find a data directory: set INVHOST_DATA_DIR")?;
+
+        let mut plugin_dirs = file.plugin_dirs;
+        if let Some(dirs) = std::env::var_os("INVHOST_PLUGIN_DIRS") {
+            plugin_dirs.extend(std::env::split_paths(&dirs).filter(|p| !p.as_os_str().is_empty()));
+        }
+        plugin_dirs.extend(args.plugin_dirs.iter().cloned());
+        let default_plugin_dir = plugin_dirs.is_empty();
+        if default_plugin_dir {
+            plugin_dirs.push(data_dir.join("plugins"));
+        }
+
+        let database = args
+            .database
+            .clone()
+            .or_else(|| std::env::var("INVHOST_DATABASE_URL").ok())
+            .or(file.database)
+            .unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("invhost.db").display()
+                )
+            });
+        let secret_key_file = std::env::var_os("INVHOST_SECRET_KEY_FILE")
+            .map(PathBuf::from)
+            .or(file.secret_key_file)
+            .unwrap_or_else(|| data_dir.join("secret.key"));
+        Ok(Config {
+            data_dir,
+            plugin_dirs,
+            default_plugin_dir,
+            database,
+            secret_key_file,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<ConfigFile> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid configuration file {}", path.display()))
+}

@@ -1,0 +1,3 @@
+//! The work behind the commands, free of argument parsing and printing.
+
+pub mod plugins;

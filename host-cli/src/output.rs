@@ -1,0 +1,53 @@
+//! The one place results reach stdout (tables or JSON) and errors reach stderr.
+
+use std::io::Write;
+
+use comfy_table::{Table, presets};
+use serde::Serialize;
+
+/// A table with a header, plain ASCII so it survives pipes and logs.
+pub fn table<I, S>(header: I) -> Table
+where
+    I: IntoIterator<Item = S>,
+    S: Into<comfy_table::Cell>,
+{
+    let mut table = Table::new();
+    table
+        .load_style(presets::ASCII_HORIZONTAL_ONLY)
+        .set_header(header);
+    table
+}
+
+/// Prints a table to stdout.
+pub fn print_table(table: &Table) {
+    line(&table.to_string());
+}
+
+/// Prints a value as pretty JSON to stdout.
+pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    line(&serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Prints one line to stdout; a closed pipe ends quietly.
+pub fn line(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{text}").is_err() {
+        std::process::exit(0);
+    }
+}
+
+/// Prints a diagnostic line to stderr.
+pub fn note(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// Prints an error and its causes as one line to stderr.
+pub fn error_line(error: &anyhow::Error) {
+    let mut text = format!("error: {error}");
+    for cause in error.chain().skip(1) {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+    }
+    note(&text);
+}

@@ -1,0 +1,134 @@
+//! The `csv-inventory` connector type: what it says about itself, and which
+//! module does each action.
+
+use connector_core::{
+    ACTION_SYNC_DATA, Connector, ConnectorError, ConnectorInfo, Parameters, RecordKind, RunContext,
+    RunSummary, TestReport,
+};
+
+use crate::{check, params, sync};
+
+/// Connector type id, part of the public interface.
+pub const TYPE_ID: &str = "csv-inventory";
+/// Name as operators know it.
+pub const DISPLAY_NAME: &str = "CSV Inventory";
+
+/// Imports devices, applications, installations, users and usage from a
+/// folder of CSV files.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CsvInventory;
+
+impl Connector for CsvInventory {
+    fn info(&self) -> ConnectorInfo {
+        let mut info = ConnectorInfo::new(TYPE_ID, DISPLAY_NAME, env!("CARGO_PKG_VERSION"))
+            .description(
+                "Imports an inventory from a folder of CSV files: devices.csv, \
+                 applications.csv and installations.csv (required), users.csv and usage.csv \
+                 (optional), as exported by an inventory tool or a spreadsheet.",
+            )
+            .record_kinds(&[
+                RecordKind::Device,
+                RecordKind::Application,
+                RecordKind::Installation,
+                RecordKind::User,
+                RecordKind::ApplicationUsage,
+            ]);
+        for field in params::fields() {
+            info = info.parameter(field);
+        }
+        info
+    }
+
+    fn test(&self, params: &Parameters) -> Result<TestReport, ConnectorError> {
+        Ok(check::test(params))
+    }
+
+    fn run(
+        &self,
+        action: &str,
+        params: &Parameters,
+        ctx: &mut RunContext<'_>,
+    ) -> Result<RunSummary, ConnectorError> {
+        match action {
+            ACTION_SYNC_DATA => sync::sync(params, ctx),
+            other => Err(ConnectorError::unknown_action(other, &[ACTION_SYNC_DATA])),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use connector_core::{CheckStatus, CollectingSink, ErrorKind, Record};
+
+    use super::*;
+
+    fn sample_params() -> Parameters {
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample");
+        let mut params = Parameters::new();
+        params.insert("folder", sample.to_string_lossy().as_ref());
+        params
+    }
+
+    #[test]
+    fn info_declares_the_public_interface() {
+        let info = CsvInventory.info();
+        assert_eq!(info.type_id, "csv-inventory");
+        assert_eq!(info.display_name, "CSV Inventory");
+        assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+        assert!(!info.description.is_empty());
+        assert!(info.has_action("test") && info.has_action("sync_data"));
+        let keys: Vec<_> = info
+            .parameters
+            .fields
+            .iter()
+            .map(|f| f.key.as_str())
+            .collect();
+        assert_eq!(keys, ["folder", "delimiter", "malformed_rows"]);
+        assert!(info.parameters.lint().is_empty());
+        assert_eq!(info.record_kinds.len(), 5);
+    }
+
+    #[test]
+    fn the_sample_folder_tests_clean_and_syncs_in_full() {
+        let report = CsvInventory.test(&sample_params()).unwrap();
+        assert_eq!(report.status(), CheckStatus::Ok, "{report:#?}");
+        assert_eq!(report.checks.len(), 6);
+
+        let mut sink = CollectingSink::default();
+        let mut ctx = RunContext::new(&mut sink);
+        let summary = CsvInventory
+            .run("sync_data", &sample_params(), &mut ctx)
+            .unwrap();
+        let count = |kind| summary.records.get(&kind).copied().unwrap_or(0);
+        assert_eq!(count(RecordKind::Device), 5);
+        assert_eq!(count(RecordKind::Application), 8);
+        assert_eq!(count(RecordKind::Installation), 20);
+        assert_eq!(count(RecordKind::User), 5);
+        assert_eq!(count(RecordKind::ApplicationUsage), 12);
+        assert_eq!(summary.complete.len(), 5);
+        assert!(summary.warnings.is_empty(), "{:?}", summary.warnings);
+        assert!(summary.message.starts_with(
+            "Imported 5 devices, 8 applications, 20 installations, 5 users and 12 usage rows"
+        ));
+        let m365 = sink.records.iter().any(|r| {
+            matches!(r, Record::Application(a) if a.name == "Microsoft 365 Apps for enterprise")
+        });
+        assert!(m365);
+    }
+
+    #[test]
+    fn only_sync_data_runs() {
+        let mut sink = CollectingSink::default();
+        let mut ctx = RunContext::new(&mut sink);
+        let err = CsvInventory
+            .run("clean_up", &sample_params(), &mut ctx)
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::UnknownAction);
+        assert_eq!(
+            err.message,
+            "unknown action 'clean_up' (offered: sync_data)"
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! Every way a plugin file can be wrong ends in a refusal naming the file and the reason.
+
+use connector_core::host::{LoadProblem, Plugin, Registry};
+
+use crate::support::{PluginDir, built_library, set_mode};
+
+fn refusal(path: &std::path::Path) -> String {
+    let error = Plugin::load(path).expect_err("the loader must refuse this file");
+    let line = error.to_string();
+    assert!(
+        line.contains(&path.display().to_string()),
+        "names the file: {line}"
+    );
+    assert!(!line.contains('\n'), "one line: {line}");
+    line
+}
+
+#[test]
+fn wrong_magic_is_refused() {
+    let dir = PluginDir::new();
+    let line = refusal(&dir.compile_c(Some("BROKEN_MAGIC")));
+    assert!(line.contains("expected magic 0x494e5648504c5547"), "{line}");
+}
+
+#[test]
+fn wrong_abi_major_is_refused_with_both_versions() {
+    let dir = PluginDir::new();
+    let line = refusal(&dir.compile_c(Some("BROKEN_MAJOR")));
+    assert!(
+        line.contains("built for plugin ABI v2, but this host speaks ABI v1"),
+        "{line}"
+    );
+}
+
+#[test]
+fn descriptor_smaller_than_v1_is_refused() {
+    let dir = PluginDir::new();
+    let line = refusal(&dir.compile_c(Some("BROKEN_SIZE")));
+    assert!(
+        line.contains("descriptor size 8 is smaller than the 56 bytes of ABI v1"),
+        "{line}"
+    );
+}
+
+#[test]
+fn missing_entry_symbol_is_refused() {
+    let dir = PluginDir::new();
+    let line = refusal(&dir.compile_c(Some("NO_ENTRY")));
+    assert!(
+        line.contains("does not export the symbol 'invhost_connector_plugin_v1'"),
+        "{line}"
+    );
+}
+
+#[test]
+fn entry_of_another_major_is_named() {
+    let dir = PluginDir::new();
+    let line = refusal(&dir.compile_c(Some("ENTRY_V2")));
+    assert!(
+        line.contains("it exports invhost_connector_plugin_v2 but this host speaks ABI v1"),
+        "{line}"
+    );
+}
+
+#[test]
+fn truncated_library_is_refused() {
+    let dir = PluginDir::new();
+    let good = std::fs::read(built_library("fixture-plugin")).unwrap();
+    let path = dir.write("libtruncated.so", &good[..4096]);
+    let line = refusal(&path);
+    assert!(line.contains("not a loadable library"), "{line}");
+}
+
+#[test]
+fn text_file_is_refused() {
+    let dir = PluginDir::new();
+    let path = dir.write(
+        "libnotes.so",
+        b"these are not the bytes you are looking for\n",
+    );
+    let line = refusal(&path);
+    assert!(line.contains("not a loadable library"), "{line}");
+}
+
+#[test]
+fn group_or_other_writable_file_is_refused_before_loading() {
+    let dir = PluginDir::new();
+    let path = dir.install(&built_library("fixture-plugin"), "libfixture_plugin.so");
+    for mode in [0o775, 0o757, 0o666] {
+        set_mode(&path, mode);
+        let error = Plugin::load(&path).unwrap_err();
+        assert!(
+            matches!(error.problem, LoadProblem::Writable { .. }),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains("writable by group or others"),
+            "{error}"
+        );
+    }
+    set_mode(&path, 0o755);
+    Plugin::load(&path).expect("owner-writable only is fine");
+}
+
+#[test]
+fn garbage_metadata_is_refused() {
+    let dir = PluginDir::new();
+    let line = refusal(&dir.compile_c(Some("DESCRIBE_GARBAGE")));
+    assert!(line.contains("unusable plugin metadata"), "{line}");
+}
+
+#[test]
+fn registry_keeps_the_good_plugins_and_lists_the_refused() {
+    let dir = PluginDir::new();
+    dir.install(&built_library("fixture-plugin"), "libfixture_plugin.so");
+    dir.compile_c(None);
+    dir.compile_c(Some("BROKEN_MAJOR"));
+    dir.write("libjunk.so", b"junk");
+    dir.write("README.txt", b"not a library name, never opened");
+    let registry = Registry::load(&[dir.path().to_path_buf()]);
+    assert!(registry.connector("fixture-flood").is_some());
+    assert!(registry.connector("c-demo").is_some());
+    let problems: Vec<String> = registry
+        .problems()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("libc_broken_major.so") && p.contains("ABI v2"))
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("libjunk.so") && p.contains("not a loadable library"))
+    );
+}
+
+#[test]
+fn the_same_type_twice_is_refused_the_second_time() {
+    let dir = PluginDir::new();
+    dir.install(&built_library("fixture-plugin"), "liba.so");
+    dir.install(&built_library("fixture-plugin"), "libb.so");
+    let registry = Registry::load(&[dir.path().to_path_buf()]);
+    let problems: Vec<String> = registry
+        .problems()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(problems.len(), 2, "both of its types: {problems:#?}");
+    assert!(
+        problems[0].contains("libb.so") && problems[0].contains("already provided by"),
+        "{}",
+        problems[0]
+    );
+}
+
+#[test]
+fn missing_plugin_directory_is_reported_not_fatal() {
+    let registry = Registry::load(&["/nonexistent/invhost-plugins".into()]);
+    assert_eq!(registry.problems().len(), 1);
+    assert!(
+        registry.problems()[0]
+            .to_string()
+            .contains("/nonexistent/invhost-plugins")
+    );
+}

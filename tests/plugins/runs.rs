@@ -1,0 +1,229 @@
+//! Calls into plugins: panics, bad batches, cancellation, backpressure, logs.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use connector_core::host::{ConnectorHandle, Plugin};
+use connector_core::{ErrorKind, Parameters, RunOptions};
+use serde_json::json;
+
+use super::sinks::TestSink;
+use crate::support::{PluginDir, built_library};
+
+fn fixture(type_id: &str) -> (PluginDir, ConnectorHandle) {
+    let dir = PluginDir::new();
+    let path = dir.install(&built_library("fixture-plugin"), "libfixture_plugin.so");
+    let plugin = Plugin::load(&path).expect("fixture loads");
+    let handle = plugin
+        .connectors()
+        .into_iter()
+        .find(|c| c.info().type_id == type_id)
+        .expect("type");
+    (dir, handle)
+}
+
+fn params(value: serde_json::Value) -> Parameters {
+    Parameters::from_json(value).unwrap()
+}
+
+#[test]
+fn panic_in_test_is_a_failed_call_and_the_host_goes_on() {
+    let (_dir, handle) = fixture("fixture-panic");
+    let error = handle
+        .test(&params(json!({"panic_in": "test"})))
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Panic);
+    let line = error.to_string();
+    assert!(
+        line.contains("connector panicked: fixture panic in test"),
+        "{line}"
+    );
+    assert!(
+        line.contains("libfixture_plugin.so"),
+        "names the file: {line}"
+    );
+    // The host keeps running and the plugin keeps answering.
+    let report = handle.test(&params(json!({"panic_in": "sync"}))).unwrap();
+    assert!(report.checks.is_empty());
+}
+
+#[test]
+fn panic_in_sync_is_a_failed_run() {
+    let (_dir, handle) = fixture("fixture-panic");
+    let mut sink = TestSink::default();
+    let error = handle
+        .run(
+            "sync_data",
+            &params(json!({"panic_in": "sync"})),
+            RunOptions::default(),
+            &mut sink,
+        )
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Panic);
+    assert!(
+        error
+            .to_string()
+            .contains("fixture panic in sync (during sync_data)"),
+        "{error}"
+    );
+    assert_eq!(sink.records, 1, "what came before the panic arrived");
+}
+
+#[test]
+fn invalid_batch_json_fails_the_run() {
+    let dir = PluginDir::new();
+    let plugin = Plugin::load(&dir.compile_c(Some("EMIT_INVALID_JSON"))).unwrap();
+    let handle = &plugin.connectors()[0];
+    let error = handle
+        .run(
+            "sync_data",
+            &params(json!({"prefix": "x"})),
+            RunOptions::default(),
+            &mut TestSink::default(),
+        )
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Failed);
+    assert!(
+        error
+            .to_string()
+            .contains("the plugin emitted an invalid batch"),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("libc_emit_invalid_json.so"),
+        "{error}"
+    );
+}
+
+#[test]
+fn unknown_record_kind_fails_the_run_naming_it() {
+    let dir = PluginDir::new();
+    let plugin = Plugin::load(&dir.compile_c(Some("EMIT_UNKNOWN_KIND"))).unwrap();
+    let handle = &plugin.connectors()[0];
+    let error = handle
+        .run(
+            "sync_data",
+            &params(json!({"prefix": "x"})),
+            RunOptions::default(),
+            &mut TestSink::default(),
+        )
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("unknown variant `printer`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn cancellation_stops_within_one_batch() {
+    let (_dir, handle) = fixture("fixture-flood");
+    let mut sink = TestSink {
+        cancel_after: Some(3),
+        ..Default::default()
+    };
+    let error = handle
+        .run(
+            "sync_data",
+            &params(json!({"count": 1_000_000, "batch": 100})),
+            RunOptions::default(),
+            &mut sink,
+        )
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Cancelled, "{error}");
+    assert_eq!(
+        sink.batches, 3,
+        "no batch after the one that saw the cancel"
+    );
+    assert_eq!(sink.records, 300);
+    assert!(
+        sink.complete.is_empty(),
+        "a cancelled run completes nothing"
+    );
+}
+
+#[test]
+fn slow_consumer_throttles_a_fast_plugin() {
+    let (_dir, handle) = fixture("fixture-flood");
+    let mut sink = TestSink {
+        delay: Some(Duration::from_millis(2)),
+        ..Default::default()
+    };
+    let summary = handle
+        .run(
+            "sync_data",
+            &params(json!({"count": 20_000, "batch": 250})),
+            RunOptions::default(),
+            &mut sink,
+        )
+        .unwrap();
+    assert_eq!(sink.records, 20_000);
+    assert_eq!(summary.total(), 20_000);
+    // The plugin never produced more than one batch ahead of what the host took:
+    // emit is synchronous, so a slow host holds the plugin back instead of
+    // letting batches pile up in memory.
+    assert!(
+        sink.max_lead < 250,
+        "producer ran {} records ahead",
+        sink.max_lead
+    );
+    assert_eq!(sink.complete, ["device"]);
+}
+
+/// Captures events from the host's `tracing`.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<(String, String)>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Captured {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct Message(String);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        let level = event.metadata().level().to_string();
+        self.0.lock().unwrap().push((
+            level,
+            format!("{} {}", event.metadata().target(), message.0),
+        ));
+    }
+}
+
+#[test]
+fn plugin_logs_arrive_in_the_host_subscriber() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::INFO)
+        .with(captured.clone());
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let (_dir, handle) = fixture("fixture-flood");
+    handle
+        .run(
+            "sync_data",
+            &params(json!({"count": 10})),
+            RunOptions::default(),
+            &mut TestSink::default(),
+        )
+        .unwrap();
+    let events = captured.0.lock().unwrap().clone();
+    assert!(
+        events.iter().any(|(level, text)| level == "INFO"
+            && text.starts_with("invhost::plugin")
+            && text.contains("Fixture flood starting. count=10")),
+        "{events:#?}"
+    );
+    assert!(
+        !events.iter().any(|(_, text)| text.contains("debug detail")),
+        "the host's level filter reaches the plugin"
+    );
+}

@@ -1,0 +1,123 @@
+//! Helpers: built libraries, the C fixtures, temp plugin directories, the `invhost` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+/// The workspace root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// Where cargo put this test binary and the dependencies' libraries.
+fn deps_dir() -> PathBuf {
+    std::env::current_exe()
+        .expect("test binary path")
+        .parent()
+        .expect("deps dir")
+        .to_path_buf()
+}
+
+/// A plugin library cargo built for this suite (a dev-dependency's `cdylib`).
+pub fn built_library(crate_name: &str) -> PathBuf {
+    let file = format!(
+        "{}{}{}",
+        std::env::consts::DLL_PREFIX,
+        crate_name.replace('-', "_"),
+        std::env::consts::DLL_SUFFIX
+    );
+    let path = deps_dir().join(&file);
+    assert!(
+        path.exists(),
+        "{} was not built; run the suite with `cargo nextest run --workspace`",
+        path.display()
+    );
+    path
+}
+
+/// The `invhost` binary of this build.
+pub fn invhost_bin() -> PathBuf {
+    let path = deps_dir()
+        .parent()
+        .expect("target profile dir")
+        .join(format!("invhost{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} was not built; run the suite with `cargo nextest run --workspace`",
+        path.display()
+    );
+    path
+}
+
+/// A temporary plugin directory.
+pub struct PluginDir {
+    pub dir: TempDir,
+}
+
+impl PluginDir {
+    pub fn new() -> Self {
+        PluginDir {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Copies a library in under `name`, owner-writable only.
+    pub fn install(&self, library: &Path, name: &str) -> PathBuf {
+        let target = self.dir.path().join(name);
+        std::fs::copy(library, &target).expect("copy plugin");
+        set_mode(&target, 0o755);
+        target
+    }
+
+    /// Writes arbitrary bytes as a "library".
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let target = self.dir.path().join(name);
+        std::fs::write(&target, bytes).expect("write file");
+        set_mode(&target, 0o755);
+        target
+    }
+
+    /// Compiles the C plugin fixture (with `-D<variant>` when given) into this directory.
+    pub fn compile_c(&self, variant: Option<&str>) -> PathBuf {
+        let name = format!(
+            "{}c_{}{}",
+            std::env::consts::DLL_PREFIX,
+            variant.unwrap_or("demo").to_ascii_lowercase(),
+            std::env::consts::DLL_SUFFIX
+        );
+        let target = self.dir.path().join(name);
+        let root = repo_root();
+        let mut cc = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()));
+        cc.args([
+            "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I",
+        ])
+        .arg(root.join("connector-core/include"))
+        .arg(root.join("tests/fixtures/c-plugin/plugin.c"))
+        .arg("-o")
+        .arg(&target);
+        if let Some(variant) = variant {
+            cc.arg(format!("-D{variant}"));
+        }
+        let output = cc.output().expect("run the C compiler (cc)");
+        assert!(
+            output.status.success(),
+            "cc failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        set_mode(&target, 0o755);
+        target
+    }
+}
+
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
