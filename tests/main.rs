@@ -4,6 +4,10 @@
 //! `cdylib`s) or compiled from C by the system compiler; the `invhost`
 //! binary is the one `cargo nextest run --workspace` builds.
 
+// The whole crate is tests: helpers may unwrap like tests do.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
+mod cli;
 mod plugins;

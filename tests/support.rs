@@ -121,3 +121,42 @@ pub fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
+
+/// An `invhost` command isolated in its own temp home: no user config, data
+/// dir inside the temp dir, no inherited `INVHOST_*` variables.
+pub struct Invhost {
+    pub home: TempDir,
+}
+
+impl Invhost {
+    pub fn new() -> Self {
+        Invhost {
+            home: tempfile::tempdir().expect("temp home"),
+        }
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(invhost_bin());
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("INVHOST_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("INVHOST_DATA_DIR", self.home.path().join("data"))
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("HOME", self.home.path())
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_BACKTRACE");
+        cmd
+    }
+
+    /// Runs with these arguments; returns (exit code, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let output = self.cmd().args(args).output().expect("run invhost");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}

@@ -49,6 +49,8 @@
 //! # assert_eq!(sink.records.len(), 1);
 //! ```
 
+#![warn(missing_docs)]
+
 // Every ABI export relies on catching panics; an aborting plugin would take
 // the whole host down with it.
 #[cfg(panic = "abort")]

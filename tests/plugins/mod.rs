@@ -1,5 +1,6 @@
 //! The plugin ABI, the loader and the plugins themselves.
 
+mod abort;
 mod builtins;
 mod c_plugin;
 mod csv;

@@ -1,0 +1,3 @@
+//! The `invhost` binary, run as an operator would.
+
+mod plugin;

@@ -1,0 +1,228 @@
+//! `invhost plugin list | show | check`.
+
+use serde_json::Value;
+
+use crate::support::{Invhost, PluginDir, built_library};
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+#[test]
+fn builtins_are_exactly_o365() {
+    let invhost = Invhost::new();
+    let (code, stdout, stderr) = invhost.run(&["plugin", "list", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let listing = json(&stdout);
+    let types: Vec<&str> = listing["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["o365"]);
+    assert_eq!(listing["connectors"][0]["builtin"], true);
+    assert_eq!(
+        listing["connectors"][0]["display_name"],
+        "Microsoft Office 365"
+    );
+    assert_eq!(listing["refused"], Value::Array(vec![]));
+}
+
+#[test]
+fn list_shows_plugins_from_the_plugin_directories() {
+    let invhost = Invhost::new();
+    let plugins = PluginDir::new();
+    let csv = plugins.install(&built_library("csv-inventory"), "libcsv_inventory.so");
+    plugins.compile_c(Some("BROKEN_MAJOR"));
+    let dir = plugins.path().to_str().unwrap();
+
+    let (code, stdout, stderr) = invhost.run(&["plugin", "list", "--plugin-dir", dir]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let row = |t: &str| {
+        lines
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some(t))
+            .map(|l| l.to_string())
+    };
+    let csv_row = row("csv-inventory").expect("csv-inventory listed");
+    assert!(
+        csv_row.contains("CSV Inventory")
+            && csv_row.contains("1.0")
+            && csv_row.contains(&csv.display().to_string()),
+        "{csv_row}"
+    );
+    assert!(
+        row("o365")
+            .expect("o365 listed")
+            .contains("built-in connector-o365")
+    );
+    // The refused file is a warning on stderr; the command still succeeds.
+    assert!(
+        stderr.contains("libc_broken_major.so") && stderr.contains("ABI v2"),
+        "{stderr}"
+    );
+
+    // The same directory through the environment.
+    let output = invhost
+        .cmd()
+        .args(["plugin", "list", "--json"])
+        .env("INVHOST_PLUGIN_DIRS", dir)
+        .output()
+        .unwrap();
+    let listing = json(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(
+        listing["connectors"].as_array().unwrap().len(),
+        2,
+        "{listing}"
+    );
+    assert_eq!(listing["refused"].as_array().unwrap().len(), 1, "{listing}");
+}
+
+#[test]
+fn show_prints_schema_and_actions() {
+    let invhost = Invhost::new();
+    let (code, stdout, stderr) = invhost.run(&["plugin", "show", "o365", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let shown = json(&stdout);
+    let keys: Vec<&str> = shown["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap())
+        .collect();
+    // ARCHITECTURE.md §2: operators script against these keys.
+    assert_eq!(
+        keys,
+        [
+            "cloud_instance",
+            "graph_endpoint",
+            "tenant_id",
+            "client_id",
+            "client_secret",
+            "login_email",
+            "password",
+            "report_period",
+            "streams",
+            "max_concurrency"
+        ]
+    );
+    assert_eq!(shown["parameters"][4]["kind"]["type"], "secret");
+    let actions: Vec<&str> = shown["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["Test", "Sync Data"]);
+
+    let (code, stdout, _) = invhost.run(&["plugin", "show", "o365"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("client_secret") && stdout.contains("secret"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn show_of_an_unknown_type_lists_the_known_ones() {
+    let invhost = Invhost::new();
+    let (code, stdout, stderr) = invhost.run(&["plugin", "show", "o356"]);
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty());
+    assert_eq!(
+        stderr.trim(),
+        "error: unknown connector type 'o356' (known: o365)"
+    );
+}
+
+#[test]
+fn check_passes_real_plugins() {
+    let invhost = Invhost::new();
+    let plugins = PluginDir::new();
+    let csv = plugins.install(&built_library("csv-inventory"), "libcsv_inventory.so");
+    let c = plugins.compile_c(None);
+    for path in [csv, c] {
+        let (code, stdout, stderr) = invhost.run(&["plugin", "check", path.to_str().unwrap()]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        assert!(
+            stdout
+                .lines()
+                .all(|l| l.starts_with("ok") || l.ends_with("passes the conformance check")),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("test with empty parameters: refused empty parameters"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("unknown action: refused"), "{stdout}");
+    }
+}
+
+#[test]
+fn check_fails_each_broken_fixture_with_its_own_reason() {
+    let invhost = Invhost::new();
+    let plugins = PluginDir::new();
+    let cases = [
+        (
+            plugins.compile_c(Some("BROKEN_MAGIC")),
+            "failed  descriptor: not an invhost plugin descriptor: expected magic",
+        ),
+        (
+            plugins.compile_c(Some("BROKEN_MAJOR")),
+            "failed  descriptor: built for plugin ABI v2",
+        ),
+        (
+            plugins.compile_c(Some("BROKEN_SIZE")),
+            "failed  descriptor: descriptor size 8",
+        ),
+        (
+            plugins.compile_c(Some("NO_ENTRY")),
+            "failed  entry symbol: not an invhost plugin",
+        ),
+        (
+            plugins.compile_c(Some("ENTRY_V2")),
+            "failed  entry symbol: built for another plugin ABI",
+        ),
+        (
+            plugins.compile_c(Some("DESCRIBE_GARBAGE")),
+            "failed  metadata: unusable plugin metadata",
+        ),
+        (
+            plugins.write("libempty.so", b""),
+            "failed  library: not a loadable library",
+        ),
+        (
+            plugins.install(&built_library("fixture-plugin"), "libfixture_plugin.so"),
+            "failed  fixture-panic: test with empty parameters: crashed: connector panicked",
+        ),
+    ];
+    for (path, expected) in cases {
+        let (code, stdout, stderr) = invhost.run(&["plugin", "check", path.to_str().unwrap()]);
+        assert_eq!(code, 1, "{}: {stdout}{stderr}", path.display());
+        assert!(
+            stdout.contains(expected),
+            "{}: expected '{expected}' in:\n{stdout}",
+            path.display()
+        );
+        assert!(
+            stdout.trim_end().ends_with("FAILED conformance check"),
+            "{stdout}"
+        );
+        assert!(
+            !stderr.contains("stack backtrace"),
+            "a panic is one log line, not a backtrace: {stderr}"
+        );
+    }
+
+    let writable = plugins.install(&built_library("csv-inventory"), "libwritable.so");
+    crate::support::set_mode(&writable, 0o666);
+    let (code, stdout, _) = invhost.run(&["plugin", "check", writable.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout
+            .contains("failed  file: refused: the file is writable by group or others (mode 666)"),
+        "{stdout}"
+    );
+}

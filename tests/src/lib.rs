@@ -1,1 +1,0 @@
-//! The integration suite lives in `main.rs` and its modules.
