@@ -95,6 +95,18 @@ mod tests {
         let report = CsvInventory.test(&sample_params()).unwrap();
         assert_eq!(report.status(), CheckStatus::Ok, "{report:#?}");
         assert_eq!(report.checks.len(), 6);
+        // The README's walk-through shows these messages.
+        let messages: Vec<_> = report.checks.iter().map(|c| c.message.as_str()).collect();
+        assert!(messages[0].ends_with("examples/sample is readable and holds 5 CSV file(s)."));
+        assert_eq!(
+            messages[1],
+            "Found columns device_id, name, serial_number, manufacturer, model, \
+             operating_system, os_version, primary_user, last_seen, entra_device_id."
+        );
+        assert_eq!(
+            messages[5],
+            "Found columns user, application, last_activity, platform."
+        );
 
         let mut sink = CollectingSink::default();
         let mut ctx = RunContext::new(&mut sink);

@@ -5,7 +5,7 @@
 //! exported as the plugin library `libcsv_inventory.so` (see `README.md` for
 //! the file formats, the parameters and how to install it).
 //!
-//! - [`params`]: the parameter schema and typed settings;
+//! - `params`: the parameter schema and typed settings;
 //! - `files`: the known files and their columns, and header matching;
 //! - `reader`: the streaming row reader with line numbers;
 //! - `records`: one row to one inventory record;
@@ -14,8 +14,10 @@
 
 mod check;
 mod connector;
+#[cfg(test)]
+mod export_tests;
 mod files;
-pub mod params;
+mod params;
 mod reader;
 mod records;
 mod sync;

@@ -2,10 +2,10 @@
 //! line number in the file.
 
 use std::fs::File;
-use std::io::{self, Chain, Cursor, Read};
+use std::io::{self, Chain, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use csv::{ByteRecord, Reader, ReaderBuilder};
+use csv::{ByteRecord, Reader, ReaderBuilder, Terminator};
 
 use crate::params::Delimiter;
 
@@ -42,10 +42,18 @@ impl<'r> Row<'r> {
 }
 
 /// Reads a CSV file row by row; the header row is read on opening.
+///
+/// Records end at `\n` only (a `\r` before it is trimmed with the other
+/// surrounding whitespace), which keeps line numbers exact for Windows
+/// (CRLF) files too.
 pub struct RowReader {
     reader: Reader<Chain<Cursor<Vec<u8>>, File>>,
     header: Vec<String>,
     record: ByteRecord,
+    /// Bytes the csv reader will see (the file without its BOM).
+    stream_len: u64,
+    /// Whether the file's last byte is a newline.
+    ends_with_newline: bool,
 }
 
 impl RowReader {
@@ -54,13 +62,25 @@ impl RowReader {
     /// U+FFFD, so such a column simply does not match).
     pub fn open(path: &Path, delimiter: Delimiter) -> io::Result<Self> {
         let mut file = File::open(path)?;
+        let len = file.metadata()?.len();
+        let mut ends_with_newline = false;
+        if len > 0 {
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::End(-1))?;
+            file.read_exact(&mut last)?;
+            file.seek(SeekFrom::Start(0))?;
+            ends_with_newline = last[0] == b'\n';
+        }
         let mut start = Vec::with_capacity(BOM.len());
         (&mut file).take(BOM.len() as u64).read_to_end(&mut start)?;
+        let mut stream_len = len;
         if start == BOM {
             start.clear();
+            stream_len -= BOM.len() as u64;
         }
         let mut reader = ReaderBuilder::new()
             .delimiter(delimiter.0)
+            .terminator(Terminator::Any(b'\n'))
             .has_headers(true)
             // Field counts are checked here, per row, to report the line.
             .flexible(true)
@@ -75,6 +95,8 @@ impl RowReader {
             reader,
             header,
             record: ByteRecord::new(),
+            stream_len,
+            ends_with_newline,
         })
     }
 
@@ -83,28 +105,30 @@ impl RowReader {
         &self.header
     }
 
-    /// The next data row; `Ok(None)` at the end of the file. Blank lines are
-    /// skipped; a row whose field count differs from the header's is
-    /// [`ReadError::Malformed`].
+    /// The next data row; `Ok(None)` at the end of the file. Blank lines
+    /// (also those holding only whitespace) are skipped; a row whose field
+    /// count differs from the header's is [`ReadError::Malformed`].
     pub fn next_row(&mut self) -> Result<Option<Row<'_>>, ReadError> {
-        match self.reader.read_byte_record(&mut self.record) {
-            Ok(false) => return Ok(None),
-            Ok(true) => {}
-            Err(error) => {
-                let line = error
-                    .position()
-                    .map_or_else(|| self.reader.position().line(), |p| p.line());
-                let problem = error.to_string();
-                return match error.into_kind() {
-                    csv::ErrorKind::Io(e) => Err(ReadError::Io(e)),
-                    _ => Err(ReadError::Malformed { line, problem }),
-                };
+        loop {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(false) => return Ok(None),
+                Ok(true) => {}
+                Err(error) => {
+                    let line = self.reader.position().line();
+                    let problem = error.to_string();
+                    return match error.into_kind() {
+                        csv::ErrorKind::Io(e) => Err(ReadError::Io(e)),
+                        _ => Err(ReadError::Malformed { line, problem }),
+                    };
+                }
+            }
+            let blank =
+                self.record.len() == 1 && self.record[0].iter().all(u8::is_ascii_whitespace);
+            if !blank {
+                break;
             }
         }
-        let line = self
-            .record
-            .position()
-            .map_or_else(|| self.reader.position().line(), |p| p.line());
+        let line = self.start_line();
         let (found, expected) = (self.record.len(), self.header.len());
         if found != expected {
             return Err(ReadError::Malformed {
@@ -119,6 +143,27 @@ impl RowReader {
             line,
             record: &self.record,
         }))
+    }
+
+    /// The line the record just read starts on.
+    ///
+    /// The csv reader's own record position counts the blank lines it
+    /// skipped before the record, so work back from where the record ended
+    /// instead: the end line, minus the newlines inside quoted values,
+    /// minus the newline ending the record (absent only for a last line
+    /// without one).
+    fn start_line(&self) -> u64 {
+        let end = self.reader.position();
+        let inside: u64 = self
+            .record
+            .iter()
+            .map(|field| field.iter().filter(|b| **b == b'\n').count() as u64)
+            .sum();
+        let at_eof = end.byte() >= self.stream_len;
+        let terminated = !at_eof || self.ends_with_newline;
+        end.line()
+            .saturating_sub(inside + u64::from(terminated))
+            .max(1)
     }
 }
 
@@ -164,6 +209,27 @@ mod tests {
         assert_eq!(row.line, 6);
         assert!(r.next_row().unwrap().is_none());
         assert!(r.next_row().unwrap().is_none());
+    }
+
+    #[test]
+    fn line_numbers_hold_for_crlf_blank_lines_and_a_missing_final_newline() {
+        let (_dir, mut r) = open(
+            b"\xEF\xBB\xBFa,b\r\n1,2\r\n\r\n  \n\n3,\"x\r\ny\"\r\n5,6",
+            b',',
+        );
+        assert_eq!(r.header(), ["a", "b"]);
+        let mut seen = Vec::new();
+        while let Some(row) = r.next_row().unwrap() {
+            seen.push((row.line, fields(&row, 2)));
+        }
+        assert_eq!(
+            seen,
+            [
+                (2, vec!["1".to_owned(), "2\r".to_owned()]),
+                (6, vec!["3".to_owned(), "x\r\ny\r".to_owned()]),
+                (8, vec!["5".to_owned(), "6".to_owned()]),
+            ]
+        );
     }
 
     #[test]

@@ -58,12 +58,24 @@ impl<'a> Fields<'a> {
             .map(|text| {
                 parse_bool(text).ok_or_else(|| {
                     format!(
-                        "column '{column}' holds '{text}', which is not a yes/no value \
-                         (use true/false, yes/no, 1/0 or enabled/disabled)"
+                        "column '{column}' holds '{}', which is not a yes/no value \
+                         (use true/false, yes/no, 1/0 or enabled/disabled)",
+                        shorten(text)
                     )
                 })
             })
             .transpose()
+    }
+}
+
+/// A value quoted in a message, cut to a readable length.
+fn shorten(text: &str) -> String {
+    const MAX_CHARS: usize = 40;
+    if text.chars().count() <= MAX_CHARS {
+        text.to_owned()
+    } else {
+        let cut: String = text.chars().take(MAX_CHARS).collect();
+        format!("{cut}...")
     }
 }
 
@@ -217,7 +229,7 @@ mod tests {
         let rows = map_all(
             &USERS,
             b"user_id,user_principal_name,enabled\nU1,a@x.com,Yes\nU2,b@x.com,FALSE\n\
-              U3,c@x.com,\nU4,d@x.com,maybe\n",
+              U3,c@x.com,\nU4,d@x.com,maybe\nU5,e@x.com,0123456789012345678901234567890123456789xyz\n",
         );
         let enabled: Vec<_> = rows
             .iter()

@@ -386,6 +386,29 @@ mod tests {
     }
 
     #[test]
+    fn lines_are_exact_in_windows_files_with_blank_lines() {
+        let folder = minimal().file(
+            "devices.csv",
+            "device_id,name\r\nD1,PC-1\r\n\r\nD2,\"PC\r\n2\"\r\n\r\nD3,\r\nD4,PC-4",
+        );
+        let (result, sink) = folder.sync(&[]);
+        let summary = result.unwrap();
+        assert_eq!(
+            summary.warnings,
+            ["devices.csv line 7: empty value in required column 'name'; row skipped"]
+        );
+        let names: Vec<_> = sink
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Device(d) => Some(d.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names, ["PC-1", "PC\r\n2", "PC-4"]);
+    }
+
+    #[test]
     fn a_malformed_row_fails_the_run_when_asked() {
         let folder = minimal().file(
             "users.csv",
