@@ -162,8 +162,10 @@ typedef struct invhost_run_callbacks {
 /* What the plugin exports                                                   */
 /* ------------------------------------------------------------------------ */
 
-/** `init`: called once, before any other call, with the host's API. Returns
- *  INVHOST_STATUS_OK, or another status to refuse to load. */
+/** `init`: called when the host loads the library, before any other call,
+ *  with the host's API (again if the same library is loaded a second time:
+ *  make that harmless). Returns INVHOST_STATUS_OK, or another status to
+ *  refuse to load (log the reason first: init has no output buffer). */
 typedef invhost_status (*invhost_init_fn)(const invhost_host_api *host);
 
 /** `describe`: writes the plugin metadata JSON (PluginMeta) into `out`. */

@@ -227,3 +227,40 @@ fn plugin_logs_arrive_in_the_host_subscriber() {
         "the host's level filter reaches the plugin"
     );
 }
+
+#[test]
+fn the_host_validates_parameters_before_calling_the_plugin() {
+    let (_dir, handle) = fixture("fixture-flood");
+    let error = handle
+        .run(
+            "sync_data",
+            &params(json!({"count": "many", "colour": "red"})),
+            RunOptions::default(),
+            &mut TestSink::default(),
+        )
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InvalidParameters);
+    assert!(
+        error
+            .message
+            .contains("colour: unknown parameter (known: count, batch)"),
+        "{error}"
+    );
+    assert!(
+        error
+            .message
+            .contains("count: expected a whole number, got text"),
+        "{error}"
+    );
+    // Defaults are filled in by the host: no count means the default 10,000.
+    let mut sink = TestSink::default();
+    handle
+        .run(
+            "sync_data",
+            &Parameters::new(),
+            RunOptions::default(),
+            &mut sink,
+        )
+        .unwrap();
+    assert_eq!(sink.records, 10_000);
+}

@@ -213,7 +213,11 @@ unsafe fn read_host_api(host: *const HostApi) -> HostApi {
         max_log_level: LOG_INFO,
         log: None,
     };
-    if size >= std::mem::offset_of!(HostApi, max_log_level) + size_of::<i32>() {
+    if covers(
+        size,
+        std::mem::offset_of!(HostApi, max_log_level),
+        size_of::<i32>(),
+    ) {
         // SAFETY: as above; the fields up to `max_log_level` are covered.
         unsafe {
             api.abi_major = (*host).abi_major;
@@ -221,8 +225,12 @@ unsafe fn read_host_api(host: *const HostApi) -> HostApi {
             api.max_log_level = (*host).max_log_level;
         }
     }
-    if size >= size_of::<HostApi>() {
-        // SAFETY: as above; the whole struct is covered.
+    if covers(
+        size,
+        std::mem::offset_of!(HostApi, log),
+        size_of::<Option<LogFn>>(),
+    ) {
+        // SAFETY: as above; `size` covers the field.
         api.log = unsafe { (*host).log };
     }
     api
@@ -326,11 +334,20 @@ impl FfiSink {
         }
         // SAFETY: guaranteed by the caller; `size` is the first field.
         let size = unsafe { (*callbacks).size } as usize;
-        if size < size_of::<RunCallbacks>() {
-            return Err(bad("run callbacks of an unknown (smaller) version"));
+        if size < RUN_CALLBACKS_V1_SIZE {
+            return Err(bad("run callbacks smaller than ABI v1 defines"));
         }
-        // SAFETY: as above, fully covered by `size`.
-        let callbacks = unsafe { *callbacks };
+        // SAFETY: `size` covers every v1 field; fields a later minor appends
+        // are not read.
+        let callbacks = unsafe {
+            RunCallbacks {
+                size: size as u32,
+                ctx: (*callbacks).ctx,
+                emit: (*callbacks).emit,
+                progress: (*callbacks).progress,
+                is_cancelled: (*callbacks).is_cancelled,
+            }
+        };
         let emit = callbacks.emit.ok_or_else(|| bad("no emit callback"))?;
         Ok(FfiSink { callbacks, emit })
     }

@@ -162,6 +162,21 @@ pub struct PluginDescriptor {
 /// reads before trusting anything else.
 pub const DESCRIPTOR_HEADER_SIZE: usize = 16;
 
+/// Whether a struct of `size` bytes (its own `size` field) covers the field
+/// at `offset` of `field_size` bytes. Later minors append fields, so code
+/// built against a newer SDK reads a field only when this holds, instead of
+/// comparing `size` with its own, larger `size_of`.
+pub const fn covers(size: usize, offset: usize, field_size: usize) -> bool {
+    offset + field_size <= size
+}
+
+/// Bytes of [`PluginDescriptor`] that ABI v1.0 defines (up to `free`).
+pub const DESCRIPTOR_V1_SIZE: usize =
+    std::mem::offset_of!(PluginDescriptor, free) + size_of::<Option<FreeFn>>();
+/// Bytes of [`RunCallbacks`] that ABI v1.0 defines (up to `is_cancelled`).
+pub const RUN_CALLBACKS_V1_SIZE: usize =
+    std::mem::offset_of!(RunCallbacks, is_cancelled) + size_of::<Option<IsCancelledFn>>();
+
 /// Type of the entry symbol.
 pub type EntryFn = unsafe extern "C" fn() -> *const PluginDescriptor;
 
@@ -182,5 +197,7 @@ mod tests {
         assert_eq!(size_of::<RunCallbacks>(), 40);
         assert_eq!(size_of::<OutBuf>(), 16);
         assert_eq!(&MAGIC.to_be_bytes(), b"INVHPLUG");
+        assert_eq!(DESCRIPTOR_V1_SIZE, 56);
+        assert_eq!(RUN_CALLBACKS_V1_SIZE, 40);
     }
 }

@@ -85,7 +85,7 @@ impl fmt::Display for LoadProblem {
             LoadProblem::DescriptorTooSmall { found } => write!(
                 f,
                 "descriptor size {found} is smaller than the {} bytes of ABI v{ABI_MAJOR}",
-                size_of::<crate::abi::PluginDescriptor>()
+                crate::abi::DESCRIPTOR_V1_SIZE
             ),
             LoadProblem::MissingFunction(name) => {
                 write!(f, "the descriptor's '{name}' function is missing (null)")

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::abi::{ABI_MAJOR, ENTRY_SYMBOL, EntryFn, MAGIC, PluginDescriptor};
+use crate::abi::{ABI_MAJOR, DESCRIPTOR_V1_SIZE, ENTRY_SYMBOL, EntryFn, MAGIC, PluginDescriptor};
 
 use super::error::LoadProblem;
 
@@ -85,7 +85,7 @@ pub(super) fn check_descriptor(
     if major != ABI_MAJOR {
         return Err(LoadProblem::AbiMajor { found: major });
     }
-    if (size as usize) < size_of::<PluginDescriptor>() {
+    if (size as usize) < DESCRIPTOR_V1_SIZE {
         return Err(LoadProblem::DescriptorTooSmall { found: size });
     }
     // SAFETY: magic, major and size prove the whole v1 descriptor is there.

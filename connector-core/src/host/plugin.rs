@@ -87,10 +87,9 @@ impl Plugin {
             unsafe { init(super::log::host_api()) }
         });
         if reply.status != STATUS_OK {
-            let error = call::decode::<serde_json::Value>(reply, "init").err();
             return Err(refuse(format!(
-                "init failed: {}",
-                error.map(|e| e.message).unwrap_or_default()
+                "init returned status {}; the plugin's log may say why",
+                reply.status
             )));
         }
         let meta = describe(descriptor).map_err(|e| refuse(e.message))?;
@@ -207,8 +206,24 @@ impl ConnectorHandle {
         }
     }
 
-    /// Runs Test, on a thread of its own.
+    /// Checks parameters against the connector's schema and fills in defaults,
+    /// as the host does before every call.
+    pub fn prepare(&self, parameters: &Parameters) -> Result<Parameters, CallError> {
+        self.info
+            .parameters
+            .validate(parameters)
+            .map_err(|e| self.error(e.into()))?;
+        Ok(self.info.parameters.with_defaults(parameters))
+    }
+
+    /// Validates the parameters, then runs Test on a thread of its own.
     pub fn test(&self, parameters: &Parameters) -> Result<TestReport, CallError> {
+        let parameters = self.prepare(parameters)?;
+        self.test_unchecked(&parameters)
+    }
+
+    /// Runs Test with the parameters as given (for conformance checks).
+    pub(super) fn test_unchecked(&self, parameters: &Parameters) -> Result<TestReport, CallError> {
         let request = TestRequest {
             connector_type: self.info.type_id.clone(),
             parameters: parameters.clone(),
@@ -228,12 +243,35 @@ impl ConnectorHandle {
         call::decode(reply, "test").map_err(|e| self.error(with_panic_context(e, "Test")))
     }
 
-    /// Runs an action, handing each batch to `sink`, on a thread of its own.
+    /// Checks the action and the parameters, then runs the action on a thread
+    /// of its own, handing each batch to `sink`.
     ///
     /// Fails when the connector fails, panics, or emits a batch the host
     /// cannot read (invalid JSON, an unknown record kind, a record without
     /// key); ends with [`ErrorKind::Cancelled`] when the sink was cancelled.
     pub fn run(
+        &self,
+        action: &str,
+        parameters: &Parameters,
+        options: RunOptions,
+        sink: &mut dyn RecordSink,
+    ) -> Result<RunSummary, CallError> {
+        if action == ACTION_TEST || !self.info.has_action(action) {
+            let offered: Vec<&str> = self
+                .info
+                .actions
+                .iter()
+                .map(|a| a.id.as_str())
+                .filter(|a| *a != ACTION_TEST)
+                .collect();
+            return Err(self.error(ConnectorError::unknown_action(action, &offered)));
+        }
+        let parameters = self.prepare(parameters)?;
+        self.run_unchecked(action, &parameters, options, sink)
+    }
+
+    /// Runs an action with the parameters as given (for conformance checks).
+    pub(super) fn run_unchecked(
         &self,
         action: &str,
         parameters: &Parameters,
