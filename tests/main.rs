@@ -5,9 +5,10 @@
 //! binary is the one `cargo nextest run --workspace` builds.
 
 // The whole crate is tests: helpers may unwrap like tests do.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod support;
 
 mod cli;
 mod plugins;
+mod store;

@@ -1,5 +1,36 @@
-//! The invhost inventory repository.
+//! The invhost inventory repository: SeaORM over SQLite (embedded default)
+//! or PostgreSQL (server deployments, several hosts).
 //!
-//! Not built yet: the SeaORM schema, migrations, bulk sync writer and view
-//! queries arrive with the repository work (see the project's issue on the
-//! inventory repository). Nothing here pretends to store anything.
+//! - [`Store::connect`] opens a database, applies the migrations and makes
+//!   sure the `Default Inventory` repository exists.
+//! - [`SyncWriter`] takes a sync's batches and writes them as chunked
+//!   multi-row upserts, committing every few tens of thousands of rows, and
+//!   finishes the run as ARCHITECTURE.md §5 says.
+//! - [`SecretKey`] encrypts connector secrets at rest.
+//! - The `queries` and `mutations` of [`Store`] serve the operator's views.
+
+mod connect;
+mod entities;
+mod error;
+mod migration;
+mod mutations;
+mod queries;
+mod raw;
+mod secrets;
+mod writer;
+
+pub use connect::{Backend, Store, redact_url};
+pub use entities::{
+    connector::Model as ConnectorRow, process::Model as ProcessRow,
+    repository::Model as RepositoryRow,
+};
+pub use error::StoreError;
+pub use mutations::{NewConnector, NewProcess, ProcessStatus};
+pub use queries::{Page, ProcessFilter};
+
+pub use raw::{RawTable, raw_table};
+pub use secrets::SecretKey;
+pub use writer::{RunOutcome, SyncReport, SyncWriter, WriterConfig};
+
+/// The name of the repository every store has.
+pub const DEFAULT_REPOSITORY: &str = "Default Inventory";

@@ -1,0 +1,7 @@
+//! SeaORM entities of the operator-facing tables, one per file. The raw
+//! inventory tables are described by [`crate::raw`] instead: eight tables of
+//! one shape, written in bulk.
+
+pub mod connector;
+pub mod process;
+pub mod repository;

@@ -1,0 +1,88 @@
+//! What can go wrong in the store.
+
+/// A store failure, worded for an operator.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database could not be opened (URL shown without its password).
+    #[error("cannot open the repository database {url}: {reason}")]
+    Connect {
+        /// The URL, password removed.
+        url: String,
+        /// What the driver said.
+        reason: String,
+    },
+    /// The URL is neither `sqlite://` nor `postgres://`.
+    #[error("unsupported database URL {url}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl {
+        /// The URL, password removed.
+        url: String,
+    },
+    /// The database was migrated by a newer invhost.
+    #[error(
+        "the repository database {url} was migrated by a newer invhost (it has migration {migration}, \
+         which this version does not know); upgrade invhost"
+    )]
+    NewerSchema {
+        /// The URL, password removed.
+        url: String,
+        /// The unknown migration.
+        migration: String,
+    },
+    /// Applying the migrations failed; nothing was half-applied.
+    #[error("cannot migrate the repository database {url}: {reason}")]
+    Migrate {
+        /// The URL, password removed.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// Another process holds the SQLite database.
+    #[error(
+        "the repository database is locked by another invhost process; retry when it has finished"
+    )]
+    Locked,
+    /// A named thing does not exist.
+    #[error("no {what} named '{name}' (known: {known})")]
+    NotFound {
+        /// `repository`, `connector`, ...
+        what: &'static str,
+        /// The name asked for.
+        name: String,
+        /// The names that exist.
+        known: String,
+    },
+    /// A named thing exists already.
+    #[error("a {what} named '{name}' already exists")]
+    Duplicate {
+        /// `repository`, `connector`, ...
+        what: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// Connector secrets could not be decrypted or encrypted.
+    #[error("cannot decrypt connector secrets: {0}")]
+    Secrets(String),
+    /// The secret key could not be read or created.
+    #[error("secret key {path}: {reason}")]
+    Key {
+        /// The key file (or the environment variable).
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Any other database error.
+    #[error("repository database error: {0}")]
+    Db(String),
+}
+
+impl From<sea_orm::DbErr> for StoreError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        let text = error.to_string();
+        if text.contains("database is locked") || text.contains("SQLITE_BUSY") {
+            StoreError::Locked
+        } else {
+            StoreError::Db(text)
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! Schema migrations, one file per migration, applied in order on start.
+
+// `async_trait` expands `&SchemaManager` in a way an explicit `'_` breaks.
+#![allow(elided_lifetimes_in_paths)]
+
+mod m20261126_000001_core;
+mod m20261126_000002_raw;
+
+use sea_orm_migration::prelude::*;
+
+/// Every migration this version of invhost knows, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261126_000001_core::Migration),
+            Box::new(m20261126_000002_raw::Migration),
+        ]
+    }
+}
+
+/// A table or column name.
+pub(crate) fn name(text: &str) -> Alias {
+    Alias::new(text)
+}
+
+/// `id` as an auto-incrementing 64-bit primary key.
+pub(crate) fn id_column() -> ColumnDef {
+    ColumnDef::new(name("id"))
+        .big_integer()
+        .not_null()
+        .auto_increment()
+        .primary_key()
+        .to_owned()
+}
+
+/// A timestamp with time zone (timestamptz on PostgreSQL, text on SQLite).
+pub(crate) fn timestamp(column: &str) -> ColumnDef {
+    ColumnDef::new(name(column))
+        .timestamp_with_time_zone()
+        .to_owned()
+}

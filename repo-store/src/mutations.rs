@@ -1,0 +1,330 @@
+//! Changes to repositories, connectors and processes.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use connector_core::{Parameters, RecordKind};
+use sea_orm::sea_query::{Alias, Expr, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::connect::Store;
+use crate::entities::{connector, process, repository};
+use crate::error::StoreError;
+use crate::raw::RAW_TABLES;
+use crate::secrets::SecretKey;
+
+/// Where a process is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessStatus {
+    /// Waiting to run.
+    Queued,
+    /// Running now.
+    Running,
+    /// Finished well.
+    Succeeded,
+    /// Finished with an error.
+    Failed,
+    /// Stopped by the operator.
+    Cancelled,
+}
+
+impl ProcessStatus {
+    /// Every status.
+    pub const ALL: [ProcessStatus; 5] = [
+        ProcessStatus::Queued,
+        ProcessStatus::Running,
+        ProcessStatus::Succeeded,
+        ProcessStatus::Failed,
+        ProcessStatus::Cancelled,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProcessStatus::Queued => "queued",
+            ProcessStatus::Running => "running",
+            ProcessStatus::Succeeded => "succeeded",
+            ProcessStatus::Failed => "failed",
+            ProcessStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl std::str::FromStr for ProcessStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ProcessStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown status '{s}' (one of queued, running, succeeded, failed, cancelled)"
+                )
+            })
+    }
+}
+
+/// A connector to create.
+#[derive(Debug, Clone)]
+pub struct NewConnector {
+    /// Unique name.
+    pub name: String,
+    /// Connector type id.
+    pub connector_type: String,
+    /// Every parameter, secrets included (they are split off and encrypted).
+    pub parameters: Parameters,
+    /// Keys of the secret parameters.
+    pub secret_keys: Vec<String>,
+    /// Queue consolidation after each sync.
+    pub run_consolidation: bool,
+}
+
+/// A process to queue.
+#[derive(Debug, Clone)]
+pub struct NewProcess {
+    /// The process that queues it.
+    pub parent_id: Option<i64>,
+    /// Repository it works on.
+    pub repository_id: i64,
+    /// Connector it runs.
+    pub connector_id: Option<i64>,
+    /// Action name.
+    pub action: String,
+    /// Who queued it.
+    pub trigger: String,
+    /// A clean sync.
+    pub clean: bool,
+}
+
+/// Splits parameters into the plain JSON and the encrypted secrets.
+fn split_secrets(
+    parameters: &Parameters,
+    secret_keys: &[String],
+    key: &SecretKey,
+) -> Result<(String, String), StoreError> {
+    let mut plain = Map::new();
+    let mut secret = Map::new();
+    for (k, v) in parameters.as_map() {
+        if secret_keys.iter().any(|s| s == k) {
+            secret.insert(k.clone(), v.clone());
+        } else {
+            plain.insert(k.clone(), v.clone());
+        }
+    }
+    let secret_json =
+        serde_json::to_vec(&Value::Object(secret)).map_err(|e| StoreError::Db(e.to_string()))?;
+    Ok((Value::Object(plain).to_string(), key.encrypt(&secret_json)?))
+}
+
+fn unique_violation(error: &sea_orm::DbErr) -> bool {
+    let text = error.to_string();
+    text.contains("UNIQUE constraint failed") || text.contains("duplicate key value")
+}
+
+impl Store {
+    /// Creates a repository.
+    pub async fn create_repository(&self, name: &str) -> Result<repository::Model, StoreError> {
+        let row = repository::ActiveModel {
+            name: Set(name.to_owned()),
+            repository_type: Set("inventory".into()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        row.insert(&self.db).await.map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Duplicate {
+                    what: "repository",
+                    name: name.to_owned(),
+                }
+            } else {
+                e.into()
+            }
+        })
+    }
+
+    /// Removes every raw row of a repository, in one transaction; returns the count.
+    pub async fn clear_repository(&self, repository_id: i64) -> Result<u64, StoreError> {
+        let txn = self.db.begin().await?;
+        let mut removed = 0;
+        for table in RAW_TABLES {
+            let delete = Query::delete()
+                .from_table(Alias::new(table.name))
+                .cond_where(Expr::col(Alias::new("repository_id")).eq(repository_id))
+                .to_owned();
+            removed += txn
+                .execute(self.db_backend().build(&delete))
+                .await?
+                .rows_affected();
+        }
+        txn.commit().await?;
+        Ok(removed)
+    }
+
+    /// Creates a connector; its secret parameters are encrypted with `key`.
+    pub async fn create_connector(
+        &self,
+        new: NewConnector,
+        key: &SecretKey,
+    ) -> Result<connector::Model, StoreError> {
+        let (parameters, secrets) = split_secrets(&new.parameters, &new.secret_keys, key)?;
+        let now = Utc::now();
+        let row = connector::ActiveModel {
+            name: Set(new.name.clone()),
+            connector_type: Set(new.connector_type),
+            parameters: Set(parameters),
+            secrets: Set(secrets),
+            run_consolidation: Set(new.run_consolidation),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        row.insert(&self.db).await.map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Duplicate {
+                    what: "connector",
+                    name: new.name,
+                }
+            } else {
+                e.into()
+            }
+        })
+    }
+
+    /// Replaces a connector's parameters and flag.
+    pub async fn update_connector(
+        &self,
+        id: i64,
+        parameters: &Parameters,
+        secret_keys: &[String],
+        run_consolidation: bool,
+        key: &SecretKey,
+    ) -> Result<connector::Model, StoreError> {
+        let (parameters, secrets) = split_secrets(parameters, secret_keys, key)?;
+        let row = connector::ActiveModel {
+            id: Set(id),
+            parameters: Set(parameters),
+            secrets: Set(secrets),
+            run_consolidation: Set(run_consolidation),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        Ok(row.update(&self.db).await?)
+    }
+
+    /// Removes a connector, and with `purge_data` its raw rows in every repository.
+    pub async fn delete_connector(&self, id: i64, purge_data: bool) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        if purge_data {
+            for table in RAW_TABLES {
+                let delete = Query::delete()
+                    .from_table(Alias::new(table.name))
+                    .cond_where(Expr::col(Alias::new("connector_id")).eq(id))
+                    .to_owned();
+                txn.execute(self.db_backend().build(&delete)).await?;
+            }
+        }
+        connector::Entity::delete_by_id(id).exec(&txn).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Records a Test's outcome on the connector.
+    pub async fn record_test(
+        &self,
+        id: i64,
+        status: &str,
+        report_json: String,
+    ) -> Result<(), StoreError> {
+        let row = connector::ActiveModel {
+            id: Set(id),
+            last_test_status: Set(Some(status.to_owned())),
+            last_tested_at: Set(Some(Utc::now())),
+            last_test_report: Set(Some(report_json)),
+            ..Default::default()
+        };
+        row.update(&self.db).await?;
+        Ok(())
+    }
+
+    /// Queues a process.
+    pub async fn queue_process(&self, new: NewProcess) -> Result<process::Model, StoreError> {
+        let row = process::ActiveModel {
+            parent_id: Set(new.parent_id),
+            repository_id: Set(new.repository_id),
+            connector_id: Set(new.connector_id),
+            action: Set(new.action),
+            trigger: Set(new.trigger),
+            status: Set(ProcessStatus::Queued.as_str().into()),
+            clean: Set(new.clean),
+            queued_at: Set(Utc::now()),
+            counts: Set("{}".into()),
+            ..Default::default()
+        };
+        Ok(row.insert(&self.db).await?)
+    }
+
+    /// Marks a process running on `host`.
+    pub async fn start_process(&self, id: i64, host: &str) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let row = process::ActiveModel {
+            id: Set(id),
+            status: Set(ProcessStatus::Running.as_str().into()),
+            started_at: Set(Some(now)),
+            heartbeat_at: Set(Some(now)),
+            host: Set(Some(host.to_owned())),
+            ..Default::default()
+        };
+        row.update(&self.db).await?;
+        Ok(())
+    }
+
+    /// Ends a process with its counts and one line.
+    pub async fn finish_process(
+        &self,
+        id: i64,
+        status: ProcessStatus,
+        counts: &BTreeMap<RecordKind, u64>,
+        message: Option<String>,
+    ) -> Result<(), StoreError> {
+        let row = process::ActiveModel {
+            id: Set(id),
+            status: Set(status.as_str().into()),
+            finished_at: Set(Some(Utc::now())),
+            counts: Set(serde_json::to_string(counts).map_err(|e| StoreError::Db(e.to_string()))?),
+            message: Set(message),
+            ..Default::default()
+        };
+        row.update(&self.db).await?;
+        Ok(())
+    }
+
+    /// Marks processes left `running` or `queued` by `host` (a host that died) failed with `reason`.
+    pub async fn fail_interrupted(&self, host: &str, reason: &str) -> Result<u64, StoreError> {
+        let result = process::Entity::update_many()
+            .col_expr(
+                process::Column::Status,
+                Expr::value(ProcessStatus::Failed.as_str()),
+            )
+            .col_expr(process::Column::FinishedAt, Expr::value(Utc::now()))
+            .col_expr(process::Column::Message, Expr::value(reason))
+            .filter(process::Column::Status.is_in([
+                ProcessStatus::Running.as_str(),
+                ProcessStatus::Queued.as_str(),
+            ]))
+            .filter(
+                process::Column::Host
+                    .eq(host)
+                    .or(process::Column::Host.is_null()),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
+    }
+}

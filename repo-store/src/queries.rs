@@ -1,0 +1,235 @@
+//! Reads for the operator's views.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use connector_core::{Parameters, RecordKind};
+use sea_orm::sea_query::{Alias, Expr, Func, JoinType, Order, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::{Map, Value};
+
+use crate::connect::Store;
+use crate::entities::{connector, process, repository};
+use crate::error::StoreError;
+use crate::mutations::ProcessStatus;
+use crate::raw::{ColumnType, RAW_TABLES, RUN_COLUMNS, raw_table};
+use crate::secrets::SecretKey;
+
+/// A page of a list.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// Rows at most.
+    pub limit: u64,
+    /// Rows to skip.
+    pub offset: u64,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page {
+            limit: 100,
+            offset: 0,
+        }
+    }
+}
+
+/// Which processes to list.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessFilter {
+    /// Only this repository.
+    pub repository_id: Option<i64>,
+    /// Only this status.
+    pub status: Option<ProcessStatus>,
+    /// Only processes queued at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Newest first, at most this many (all when `None`).
+    pub limit: Option<u64>,
+}
+
+fn not_found(what: &'static str, name: &str, known: Vec<String>) -> StoreError {
+    StoreError::NotFound {
+        what,
+        name: name.to_owned(),
+        known: known.join(", "),
+    }
+}
+
+impl Store {
+    /// Every repository, by name.
+    pub async fn repositories(&self) -> Result<Vec<repository::Model>, StoreError> {
+        Ok(repository::Entity::find()
+            .order_by_asc(repository::Column::Name)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// The repository of this name, or an error listing the names.
+    pub async fn repository(&self, name: &str) -> Result<repository::Model, StoreError> {
+        let all = self.repositories().await?;
+        let known = all.iter().map(|r| r.name.clone()).collect();
+        all.into_iter()
+            .find(|r| r.name == name)
+            .ok_or_else(|| not_found("repository", name, known))
+    }
+
+    /// Every connector, by name.
+    pub async fn connectors(&self) -> Result<Vec<connector::Model>, StoreError> {
+        Ok(connector::Entity::find()
+            .order_by_asc(connector::Column::Name)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// The connector of this name, or an error listing the names.
+    pub async fn connector(&self, name: &str) -> Result<connector::Model, StoreError> {
+        let all = self.connectors().await?;
+        let known = all.iter().map(|c| c.name.clone()).collect();
+        all.into_iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| not_found("connector", name, known))
+    }
+
+    /// A connector's parameters with its secrets decrypted.
+    pub fn connector_parameters(
+        &self,
+        row: &connector::Model,
+        key: &SecretKey,
+    ) -> Result<Parameters, StoreError> {
+        let bad = |e: serde_json::Error| {
+            StoreError::Db(format!(
+                "connector '{}' has unreadable parameters: {e}",
+                row.name
+            ))
+        };
+        let mut parameters =
+            Parameters::from_json(serde_json::from_str(&row.parameters).map_err(bad)?)
+                .map_err(StoreError::Db)?;
+        let secrets: Map<String, Value> =
+            serde_json::from_slice(&key.decrypt(&row.secrets)?).map_err(bad)?;
+        for (k, v) in secrets {
+            parameters.insert(k, v);
+        }
+        Ok(parameters)
+    }
+
+    /// One process.
+    pub async fn process(&self, id: i64) -> Result<process::Model, StoreError> {
+        process::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "process",
+                name: id.to_string(),
+                known: String::new(),
+            })
+    }
+
+    /// Processes, newest first.
+    pub async fn processes(
+        &self,
+        filter: &ProcessFilter,
+    ) -> Result<Vec<process::Model>, StoreError> {
+        let mut query = process::Entity::find().order_by_desc(process::Column::Id);
+        if let Some(id) = filter.repository_id {
+            query = query.filter(process::Column::RepositoryId.eq(id));
+        }
+        if let Some(status) = filter.status {
+            query = query.filter(process::Column::Status.eq(status.as_str()));
+        }
+        if let Some(since) = filter.since {
+            query = query.filter(process::Column::QueuedAt.gte(since));
+        }
+        if let Some(limit) = filter.limit {
+            query = query.limit(limit);
+        }
+        Ok(query.all(&self.db).await?)
+    }
+
+    /// Raw rows per record kind in a repository.
+    pub async fn raw_counts(
+        &self,
+        repository_id: i64,
+    ) -> Result<BTreeMap<RecordKind, u64>, StoreError> {
+        let mut counts = BTreeMap::new();
+        for table in RAW_TABLES {
+            let select = Query::select()
+                .expr_as(
+                    Func::count(Expr::col(Alias::new("source_key"))),
+                    Alias::new("n"),
+                )
+                .from(Alias::new(table.name))
+                .and_where(Expr::col(Alias::new("repository_id")).eq(repository_id))
+                .to_owned();
+            let row = self.db.query_one(self.db_backend().build(&select)).await?;
+            let n: i64 = match row {
+                Some(row) => row.try_get("", "n")?,
+                None => 0,
+            };
+            counts.insert(table.kind, n as u64);
+        }
+        Ok(counts)
+    }
+
+    /// A page of a repository's raw rows of one kind, as JSON objects with
+    /// the connector's name, ordered by connector and source key.
+    pub async fn raw_rows(
+        &self,
+        repository_id: i64,
+        kind: RecordKind,
+        page: Page,
+    ) -> Result<Vec<Map<String, Value>>, StoreError> {
+        let table = raw_table(kind)
+            .ok_or_else(|| StoreError::Db(format!("no table holds {kind} records")))?;
+        let r = Alias::new("r");
+        let mut select = Query::select();
+        select
+            .from_as(Alias::new(table.name), r.clone())
+            .expr_as(
+                Expr::col((Alias::new("c"), Alias::new("name"))),
+                Alias::new("connector"),
+            )
+            .join_as(
+                JoinType::LeftJoin,
+                Alias::new("connectors"),
+                Alias::new("c"),
+                Expr::col((Alias::new("c"), Alias::new("id")))
+                    .equals((r.clone(), Alias::new("connector_id"))),
+            )
+            .and_where(Expr::col((r.clone(), Alias::new("repository_id"))).eq(repository_id))
+            .order_by((r.clone(), Alias::new("connector_id")), Order::Asc)
+            .order_by((r.clone(), Alias::new("source_key")), Order::Asc)
+            .limit(page.limit)
+            .offset(page.offset);
+        for column in table.all_columns() {
+            select.column((r.clone(), Alias::new(column)));
+        }
+        let rows = self.db.query_all(self.db_backend().build(&select)).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut object = Map::new();
+            object.insert(
+                "connector".into(),
+                row.try_get::<Option<String>>("", "connector")?
+                    .map_or(Value::Null, Value::from),
+            );
+            object.insert(
+                "source_key".into(),
+                Value::from(row.try_get::<String>("", "source_key")?),
+            );
+            for (column, kind) in table.columns {
+                let value = match kind {
+                    ColumnType::Text => row.try_get::<Option<String>>("", column)?.map(Value::from),
+                    ColumnType::BigInt => row.try_get::<Option<i64>>("", column)?.map(Value::from),
+                    ColumnType::Int => row.try_get::<Option<i32>>("", column)?.map(Value::from),
+                    ColumnType::Bool => row.try_get::<Option<bool>>("", column)?.map(Value::from),
+                };
+                object.insert((*column).into(), value.unwrap_or(Value::Null));
+            }
+            for column in RUN_COLUMNS {
+                object.insert(column.into(), Value::from(row.try_get::<i64>("", column)?));
+            }
+            out.push(object);
+        }
+        Ok(out)
+    }
+}

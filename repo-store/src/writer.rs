@@ -1,0 +1,275 @@
+//! The bulk sync writer: batches in, chunked multi-row upserts out.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use connector_core::{Batch, Record, RecordKind};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SimpleExpr, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+use serde::Serialize;
+
+use crate::connect::Store;
+use crate::error::StoreError;
+use crate::raw::{KEY_COLUMNS, RAW_TABLES, RawTable, push_values, raw_table};
+
+/// How the writer batches its work.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterConfig {
+    /// Commit after this many rows.
+    pub commit_every: usize,
+    /// Bind parameters per statement; `None` for the backend's limit.
+    pub max_binds: Option<usize>,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            commit_every: 25_000,
+            max_binds: None,
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Completed: stale rows of completed kinds go (all kinds on a clean sync).
+    Succeeded,
+    /// Failed: nothing is removed.
+    Failed,
+    /// Cancelled: nothing is removed.
+    Cancelled,
+}
+
+/// What a finished run did to the repository.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// Rows written (inserted or updated), per kind.
+    pub written: BTreeMap<RecordKind, u64>,
+    /// Rows removed as no longer seen, per kind.
+    pub removed: BTreeMap<RecordKind, u64>,
+}
+
+/// Writes one sync run of one connector into one repository.
+///
+/// Rows are upserted by (repository, connector, source key) and stamped with
+/// the run; the run's end removes rows it did not see, only for the kinds it
+/// completed and only when it succeeded (ARCHITECTURE.md §5).
+pub struct SyncWriter {
+    store: Store,
+    repository_id: i64,
+    connector_id: i64,
+    run_id: i64,
+    clean: bool,
+    config: WriterConfig,
+    txn: Option<DatabaseTransaction>,
+    uncommitted: usize,
+    completed: BTreeSet<RecordKind>,
+    report: SyncReport,
+}
+
+impl std::fmt::Debug for SyncWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncWriter")
+            .field("repository_id", &self.repository_id)
+            .field("connector_id", &self.connector_id)
+            .field("run_id", &self.run_id)
+            .field("clean", &self.clean)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Starts writing run `run_id` (its process id) of a connector into a repository.
+    pub fn sync_writer(
+        &self,
+        repository_id: i64,
+        connector_id: i64,
+        run_id: i64,
+        clean: bool,
+        config: WriterConfig,
+    ) -> SyncWriter {
+        SyncWriter {
+            store: self.clone(),
+            repository_id,
+            connector_id,
+            run_id,
+            clean,
+            config,
+            txn: None,
+            uncommitted: 0,
+            completed: BTreeSet::new(),
+            report: SyncReport::default(),
+        }
+    }
+}
+
+impl SyncWriter {
+    /// Rows written so far, per kind.
+    pub fn written(&self) -> &BTreeMap<RecordKind, u64> {
+        &self.report.written
+    }
+
+    /// Kinds the run has delivered in full so far.
+    pub fn completed(&self) -> &BTreeSet<RecordKind> {
+        &self.completed
+    }
+
+    /// Writes one batch. Records of the same kind and key within the batch
+    /// collapse to the last one, as the source's latest word.
+    pub async fn write(&mut self, batch: Batch) -> Result<(), StoreError> {
+        let mut by_kind: BTreeMap<RecordKind, Vec<&Record>> = BTreeMap::new();
+        for record in &batch.records {
+            by_kind.entry(record.kind()).or_default().push(record);
+        }
+        for (kind, records) in by_kind {
+            let table = raw_table(kind)
+                .ok_or_else(|| StoreError::Db(format!("no table holds {kind} records")))?;
+            let records = last_per_key(records);
+            let per_statement = (self.max_binds() / table.values_per_row()).max(1);
+            for chunk in records.chunks(per_statement) {
+                self.upsert(table, chunk).await?;
+                *self.report.written.entry(kind).or_default() += chunk.len() as u64;
+                self.uncommitted += chunk.len();
+            }
+        }
+        self.completed.extend(batch.complete);
+        if self.uncommitted >= self.config.commit_every {
+            self.commit().await?;
+        }
+        Ok(())
+    }
+
+    fn max_binds(&self) -> usize {
+        self.config
+            .max_binds
+            .unwrap_or_else(|| self.store.backend().max_binds())
+    }
+
+    async fn txn(&mut self) -> Result<&DatabaseTransaction, StoreError> {
+        if self.txn.is_none() {
+            self.txn = Some(self.store.db.begin().await?);
+        }
+        self.txn
+            .as_ref()
+            .ok_or_else(|| StoreError::Db("no transaction".into()))
+    }
+
+    async fn commit(&mut self) -> Result<(), StoreError> {
+        if let Some(txn) = self.txn.take() {
+            txn.commit().await?;
+        }
+        self.uncommitted = 0;
+        Ok(())
+    }
+
+    async fn upsert(
+        &mut self,
+        table: &'static RawTable,
+        records: &[&Record],
+    ) -> Result<(), StoreError> {
+        let mut insert = Query::insert();
+        insert
+            .into_table(Alias::new(table.name))
+            .columns(table.all_columns().map(Alias::new));
+        let mut row: Vec<Value> = Vec::with_capacity(table.values_per_row());
+        for record in records {
+            row.clear();
+            row.push(self.repository_id.into());
+            row.push(self.connector_id.into());
+            row.push(record.source_key().into());
+            push_values(record, &mut row).ok_or_else(|| {
+                StoreError::Db(format!("no table holds {} records", record.kind()))
+            })?;
+            row.push(self.run_id.into());
+            row.push(self.run_id.into());
+            insert
+                .values(row.drain(..).map(SimpleExpr::from))
+                .map_err(|e| StoreError::Db(e.to_string()))?;
+        }
+        let updated = table
+            .columns
+            .iter()
+            .map(|(c, _)| Alias::new(*c))
+            .chain([Alias::new("last_seen_run")]);
+        insert.on_conflict(
+            OnConflict::columns(KEY_COLUMNS.map(Alias::new))
+                .update_columns(updated)
+                .to_owned(),
+        );
+        let statement = self.store.db_backend().build(&insert);
+        self.txn().await?.execute(statement).await?;
+        Ok(())
+    }
+
+    /// Ends the run. On success, removes the rows this run did not see, for
+    /// the kinds it completed, or for every kind (and resets first-seen) on a
+    /// clean sync, in the same transaction as the last rows. On failure or
+    /// cancel, rolls back what was not yet committed and removes nothing.
+    pub async fn finish(mut self, outcome: RunOutcome) -> Result<SyncReport, StoreError> {
+        if outcome != RunOutcome::Succeeded {
+            if let Some(txn) = self.txn.take() {
+                txn.rollback().await?;
+            }
+            return Ok(self.report);
+        }
+        let kinds: Vec<&'static RawTable> = RAW_TABLES
+            .iter()
+            .filter(|t| self.clean || self.completed.contains(&t.kind))
+            .collect();
+        let (repository_id, connector_id, run_id, clean) = (
+            self.repository_id,
+            self.connector_id,
+            self.run_id,
+            self.clean,
+        );
+        let backend = self.store.db_backend();
+        for table in kinds {
+            let scope = Expr::col(Alias::new("repository_id"))
+                .eq(repository_id)
+                .and(Expr::col(Alias::new("connector_id")).eq(connector_id));
+            let delete = Query::delete()
+                .from_table(Alias::new(table.name))
+                .cond_where(
+                    scope
+                        .clone()
+                        .and(Expr::col(Alias::new("last_seen_run")).ne(run_id)),
+                )
+                .to_owned();
+            let removed = self
+                .txn()
+                .await?
+                .execute(backend.build(&delete))
+                .await?
+                .rows_affected();
+            if removed > 0 {
+                self.report.removed.insert(table.kind, removed);
+            }
+            if clean {
+                let reset = Query::update()
+                    .table(Alias::new(table.name))
+                    .value(Alias::new("first_seen_run"), run_id)
+                    .cond_where(scope)
+                    .to_owned();
+                self.txn().await?.execute(backend.build(&reset)).await?;
+            }
+        }
+        self.commit().await?;
+        Ok(self.report)
+    }
+}
+
+/// Keeps the last record of each key, in first-seen order.
+fn last_per_key(records: Vec<&Record>) -> Vec<&Record> {
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(records.len());
+    let mut kept: Vec<&Record> = Vec::with_capacity(records.len());
+    for record in records {
+        match index.get(record.source_key()) {
+            Some(&at) => kept[at] = record,
+            None => {
+                index.insert(record.source_key(), kept.len());
+                kept.push(record);
+            }
+        }
+    }
+    kept
+}
