@@ -83,6 +83,8 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(30))
                     .foreign_keys(true)
+                    // Prepared multi-row upserts are large: keep few.
+                    .statement_cache_capacity(16)
             });
         } else {
             options.max_connections(8);

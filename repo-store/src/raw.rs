@@ -173,6 +173,10 @@ impl RawTable {
 /// Text as stored: NUL characters (which PostgreSQL refuses) removed, cut
 /// to [`MAX_TEXT_CHARS`] on a character boundary.
 pub fn clean_text(text: &str) -> String {
+    // Fast path: byte length bounds the character count.
+    if text.len() <= MAX_TEXT_CHARS && !text.contains('\0') {
+        return text.to_owned();
+    }
     let mut cleaned: String = text
         .chars()
         .filter(|c| *c != '\0')

@@ -4,12 +4,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use connector_core::{Batch, Record, RecordKind};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SimpleExpr, Value};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement, TransactionTrait};
 use serde::Serialize;
 
 use crate::connect::Store;
 use crate::error::StoreError;
-use crate::raw::{KEY_COLUMNS, RAW_TABLES, RawTable, push_values, raw_table};
+use crate::raw::{self, KEY_COLUMNS, RAW_TABLES, RawTable, push_values, raw_table};
+
+/// Rows per statement at most, below the bind limit: larger statements
+/// measured no faster and cost more to plan and to cache.
+const MAX_ROWS_PER_STATEMENT: usize = 1_000;
 
 /// How the writer batches its work.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +69,9 @@ pub struct SyncWriter {
     uncommitted: usize,
     completed: BTreeSet<RecordKind>,
     report: SyncReport,
+    statements: HashMap<(&'static str, usize), String>,
+    /// Rows waiting for a full statement, per kind (at most one statement's worth each).
+    pending: HashMap<RecordKind, Vec<Record>>,
 }
 
 impl std::fmt::Debug for SyncWriter {
@@ -99,6 +106,8 @@ impl Store {
             uncommitted: 0,
             completed: BTreeSet::new(),
             report: SyncReport::default(),
+            statements: HashMap::new(),
+            pending: HashMap::new(),
         }
     }
 }
@@ -114,27 +123,56 @@ impl SyncWriter {
         &self.completed
     }
 
-    /// Writes one batch. Records of the same kind and key within the batch
-    /// collapse to the last one, as the source's latest word.
+    /// Takes one batch. Rows are buffered per kind until they fill one
+    /// statement (the backend's bind limit), so statements are as large as
+    /// allowed whatever the connector's batch size; memory stays bounded by
+    /// one statement per kind. Records of the same kind and key within one
+    /// statement collapse to the last one, as the source's latest word.
     pub async fn write(&mut self, batch: Batch) -> Result<(), StoreError> {
-        let mut by_kind: BTreeMap<RecordKind, Vec<&Record>> = BTreeMap::new();
-        for record in &batch.records {
-            by_kind.entry(record.kind()).or_default().push(record);
-        }
-        for (kind, records) in by_kind {
-            let table = raw_table(kind)
-                .ok_or_else(|| StoreError::Db(format!("no table holds {kind} records")))?;
-            let records = last_per_key(records);
-            let per_statement = (self.max_binds() / table.values_per_row()).max(1);
-            for chunk in records.chunks(per_statement) {
-                self.upsert(table, chunk).await?;
-                *self.report.written.entry(kind).or_default() += chunk.len() as u64;
-                self.uncommitted += chunk.len();
+        for record in batch.records {
+            let kind = record.kind();
+            let pending = self.pending.entry(kind).or_default();
+            pending.push(record);
+            if pending.len() >= self.rows_per_statement(kind)? {
+                self.flush_kind(kind).await?;
             }
         }
         self.completed.extend(batch.complete);
         if self.uncommitted >= self.config.commit_every {
+            self.flush_all().await?;
             self.commit().await?;
+        }
+        Ok(())
+    }
+
+    fn rows_per_statement(&self, kind: RecordKind) -> Result<usize, StoreError> {
+        let table = raw_table(kind)
+            .ok_or_else(|| StoreError::Db(format!("no table holds {kind} records")))?;
+        Ok((self.max_binds() / table.values_per_row()).clamp(1, MAX_ROWS_PER_STATEMENT))
+    }
+
+    /// Writes the rows buffered for `kind`: one multi-row upsert (or a few,
+    /// when keys repeat and the buffer holds more than one statement's worth).
+    async fn flush_kind(&mut self, kind: RecordKind) -> Result<(), StoreError> {
+        let Some(records) = self.pending.remove(&kind).filter(|r| !r.is_empty()) else {
+            return Ok(());
+        };
+        let table = raw_table(kind)
+            .ok_or_else(|| StoreError::Db(format!("no table holds {kind} records")))?;
+        let per_statement = self.rows_per_statement(kind)?;
+        let records = last_per_key(records.iter().collect());
+        for chunk in records.chunks(per_statement) {
+            self.upsert(table, chunk).await?;
+            *self.report.written.entry(kind).or_default() += chunk.len() as u64;
+            self.uncommitted += chunk.len();
+        }
+        Ok(())
+    }
+
+    async fn flush_all(&mut self) -> Result<(), StoreError> {
+        let kinds: Vec<RecordKind> = self.pending.keys().copied().collect();
+        for kind in kinds {
+            self.flush_kind(kind).await?;
         }
         Ok(())
     }
@@ -167,36 +205,24 @@ impl SyncWriter {
         table: &'static RawTable,
         records: &[&Record],
     ) -> Result<(), StoreError> {
-        let mut insert = Query::insert();
-        insert
-            .into_table(Alias::new(table.name))
-            .columns(table.all_columns().map(Alias::new));
-        let mut row: Vec<Value> = Vec::with_capacity(table.values_per_row());
+        let mut values: Vec<Value> = Vec::with_capacity(records.len() * table.values_per_row());
         for record in records {
-            row.clear();
-            row.push(self.repository_id.into());
-            row.push(self.connector_id.into());
-            row.push(record.source_key().into());
-            push_values(record, &mut row).ok_or_else(|| {
+            values.push(self.repository_id.into());
+            values.push(self.connector_id.into());
+            values.push(raw::clean_text(record.source_key()).into());
+            push_values(record, &mut values).ok_or_else(|| {
                 StoreError::Db(format!("no table holds {} records", record.kind()))
             })?;
-            row.push(self.run_id.into());
-            row.push(self.run_id.into());
-            insert
-                .values(row.drain(..).map(SimpleExpr::from))
-                .map_err(|e| StoreError::Db(e.to_string()))?;
+            values.push(self.run_id.into());
+            values.push(self.run_id.into());
         }
-        let updated = table
-            .columns
-            .iter()
-            .map(|(c, _)| Alias::new(*c))
-            .chain([Alias::new("last_seen_run")]);
-        insert.on_conflict(
-            OnConflict::columns(KEY_COLUMNS.map(Alias::new))
-                .update_columns(updated)
-                .to_owned(),
-        );
-        let statement = self.store.db_backend().build(&insert);
+        let backend = self.store.db_backend();
+        let sql = self
+            .statements
+            .entry((table.name, records.len()))
+            .or_insert_with(|| upsert_sql(backend, table, records.len()))
+            .clone();
+        let statement = Statement::from_sql_and_values(backend, sql, values);
         self.txn().await?.execute(statement).await?;
         Ok(())
     }
@@ -207,11 +233,13 @@ impl SyncWriter {
     /// cancel, rolls back what was not yet committed and removes nothing.
     pub async fn finish(mut self, outcome: RunOutcome) -> Result<SyncReport, StoreError> {
         if outcome != RunOutcome::Succeeded {
+            self.pending.clear();
             if let Some(txn) = self.txn.take() {
                 txn.rollback().await?;
             }
             return Ok(self.report);
         }
+        self.flush_all().await?;
         let kinds: Vec<&'static RawTable> = RAW_TABLES
             .iter()
             .filter(|t| self.clean || self.completed.contains(&t.kind))
@@ -256,6 +284,33 @@ impl SyncWriter {
         self.commit().await?;
         Ok(self.report)
     }
+}
+
+/// The multi-row upsert of `rows` rows into `table`, built once per shape
+/// and reused (the driver caches the prepared statement by its text).
+fn upsert_sql(backend: DbBackend, table: &RawTable, rows: usize) -> String {
+    let mut insert = Query::insert();
+    insert
+        .into_table(Alias::new(table.name))
+        .columns(table.all_columns().map(Alias::new));
+    let placeholder_row: Vec<SimpleExpr> = (0..table.values_per_row())
+        .map(|_| Expr::val(0).into())
+        .collect();
+    for _ in 0..rows {
+        // Same arity as the columns, so this cannot fail.
+        let _ = insert.values(placeholder_row.iter().cloned());
+    }
+    let updated = table
+        .columns
+        .iter()
+        .map(|(c, _)| Alias::new(*c))
+        .chain([Alias::new("last_seen_run")]);
+    insert.on_conflict(
+        OnConflict::columns(KEY_COLUMNS.map(Alias::new))
+            .update_columns(updated)
+            .to_owned(),
+    );
+    backend.build(&insert).sql
 }
 
 /// Keeps the last record of each key, in first-seen order.
