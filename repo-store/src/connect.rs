@@ -6,7 +6,7 @@ use sea_orm::sea_query::{Alias, OnConflict, Query};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
-    EntityTrait, QueryFilter, Statement,
+    EntityTrait, QueryFilter, Statement, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -37,6 +37,21 @@ impl Backend {
     }
 }
 
+/// How to open a store.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// How long SQLite waits for another process's write lock before giving up.
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            busy_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
 /// An open inventory repository database.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -51,6 +66,11 @@ impl Store {
     /// `Default Inventory` repository exists. A SQLite file and its folder
     /// are created when missing.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Self::connect_with(url, StoreOptions::default()).await
+    }
+
+    /// [`Store::connect`] with options.
+    pub async fn connect_with(url: &str, store_options: StoreOptions) -> Result<Store, StoreError> {
         let redacted = redact_url(url);
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -77,11 +97,12 @@ impl Store {
                     connect_error(format!("cannot create {}: {e}", parent.display()))
                 })?;
             }
-            options.max_connections(4).map_sqlx_sqlite_opts(|o| {
+            let busy_timeout = store_options.busy_timeout;
+            options.max_connections(4).map_sqlx_sqlite_opts(move |o| {
                 o.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(30))
+                    .busy_timeout(busy_timeout)
                     .foreign_keys(true)
                     // Prepared multi-row upserts are large: keep few.
                     .statement_cache_capacity(16)
@@ -149,7 +170,16 @@ impl Store {
             if pending.is_empty() {
                 return Ok(());
             }
-            Migrator::up(&self.db, None).await.map_err(migrate_error)
+            if self.backend == Backend::Sqlite {
+                // sea-orm-migration wraps migrations in a transaction on
+                // PostgreSQL only; SQLite's DDL is transactional too, so a
+                // failed migration leaves nothing half-applied there either.
+                let txn = self.db.begin().await.map_err(migrate_error)?;
+                Migrator::up(&txn, None).await.map_err(migrate_error)?;
+                txn.commit().await.map_err(migrate_error)
+            } else {
+                Migrator::up(&self.db, None).await.map_err(migrate_error)
+            }
         }
         .await;
         if let Some(mut connection) = lock {

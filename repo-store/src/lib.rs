@@ -19,7 +19,7 @@ mod raw;
 mod secrets;
 mod writer;
 
-pub use connect::{Backend, Store, redact_url};
+pub use connect::{Backend, Store, StoreOptions, redact_url};
 pub use entities::{
     connector::Model as ConnectorRow, process::Model as ProcessRow,
     repository::Model as RepositoryRow,

@@ -8,6 +8,7 @@
 
 pub mod support;
 
+mod operations;
 mod schema;
 mod secrets;
 mod sync;

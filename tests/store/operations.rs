@@ -1,0 +1,228 @@
+//! Repositories, connectors and the process log.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use connector_core::RecordKind;
+use repo_store::{
+    NewProcess, ProcessFilter, ProcessStatus, RunOutcome, Store, StoreError, StoreOptions,
+    WriterConfig,
+};
+
+use super::support::{Fixture, TestDb, batch, devices, on_both_backends};
+
+on_both_backends!(
+    process_log_filters_by_repository_status_and_time,
+    interrupted_processes_are_failed,
+    connectors_and_repositories_change_whole
+);
+
+fn process(repository_id: i64, action: &str) -> NewProcess {
+    NewProcess {
+        parent_id: None,
+        repository_id,
+        connector_id: None,
+        action: action.into(),
+        trigger: "operator".into(),
+        clean: false,
+    }
+}
+
+async fn process_log_filters_by_repository_status_and_time(db: &TestDb) {
+    let store = db.store().await;
+    let default = store
+        .repository(repo_store::DEFAULT_REPOSITORY)
+        .await
+        .unwrap()
+        .id;
+    let other = store.create_repository("Other").await.unwrap().id;
+    let a = store
+        .queue_process(process(default, "Sync Data - A"))
+        .await
+        .unwrap();
+    let b = store
+        .queue_process(process(default, "Sync Data - B"))
+        .await
+        .unwrap();
+    let c = store
+        .queue_process(process(other, "Sync Data - C"))
+        .await
+        .unwrap();
+    store.start_process(a.id, "host:1").await.unwrap();
+    let counts = BTreeMap::from([(RecordKind::Device, 5)]);
+    store
+        .finish_process(a.id, ProcessStatus::Succeeded, &counts, None)
+        .await
+        .unwrap();
+    store.start_process(b.id, "host:1").await.unwrap();
+    store
+        .finish_process(
+            b.id,
+            ProcessStatus::Failed,
+            &BTreeMap::new(),
+            Some("devices.csv line 3: bad row".into()),
+        )
+        .await
+        .unwrap();
+
+    let all = store.processes(&ProcessFilter::default()).await.unwrap();
+    assert_eq!(
+        all.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [c.id, b.id, a.id],
+        "newest first"
+    );
+    let mine = store
+        .processes(&ProcessFilter {
+            repository_id: Some(default),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 2);
+    let failed = store
+        .processes(&ProcessFilter {
+            status: Some(ProcessStatus::Failed),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        failed[0].message.as_deref(),
+        Some("devices.csv line 3: bad row")
+    );
+    let done = store.process(a.id).await.unwrap();
+    assert_eq!(done.status, "succeeded");
+    assert_eq!(done.counts, r#"{"device":5}"#);
+    assert!(done.started_at.unwrap() <= done.finished_at.unwrap());
+    let future = chrono::Utc::now() + chrono::Duration::hours(1);
+    assert!(
+        store
+            .processes(&ProcessFilter {
+                since: Some(future),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let limited = store
+        .processes(&ProcessFilter {
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(limited[0].id, c.id);
+}
+
+async fn interrupted_processes_are_failed(db: &TestDb) {
+    let store = db.store().await;
+    let repo = store
+        .repository(repo_store::DEFAULT_REPOSITORY)
+        .await
+        .unwrap()
+        .id;
+    let running = store
+        .queue_process(process(repo, "Sync Data - A"))
+        .await
+        .unwrap();
+    store.start_process(running.id, "host:1").await.unwrap();
+    let elsewhere = store
+        .queue_process(process(repo, "Sync Data - B"))
+        .await
+        .unwrap();
+    store
+        .start_process(elsewhere.id, "other-host:9")
+        .await
+        .unwrap();
+    let n = store
+        .fail_interrupted("host:1", "the host stopped while this process ran")
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let failed = store.process(running.id).await.unwrap();
+    assert_eq!(failed.status, "failed");
+    assert_eq!(
+        failed.message.as_deref(),
+        Some("the host stopped while this process ran")
+    );
+    assert_eq!(
+        store.process(elsewhere.id).await.unwrap().status,
+        "running",
+        "another host's process is left alone"
+    );
+}
+
+async fn connectors_and_repositories_change_whole(db: &TestDb) {
+    let fx = Fixture::new(db).await;
+    let run = fx.run_id().await;
+    let mut writer = fx.store.sync_writer(
+        fx.repository_id,
+        fx.connector_id,
+        run,
+        false,
+        WriterConfig::default(),
+    );
+    writer
+        .write(batch(devices(5, "pc"), &[RecordKind::Device]))
+        .await
+        .unwrap();
+    writer.finish(RunOutcome::Succeeded).await.unwrap();
+
+    // Removing a connector keeps its data unless purged.
+    fx.store
+        .delete_connector(fx.connector_id, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.store.raw_counts(fx.repository_id).await.unwrap()[&RecordKind::Device],
+        5
+    );
+    let error = fx.store.connector("CSV").await.unwrap_err();
+    assert!(matches!(error, StoreError::NotFound { .. }));
+    // Clearing the repository removes every raw row.
+    assert_eq!(
+        fx.store.clear_repository(fx.repository_id).await.unwrap(),
+        5
+    );
+    assert_eq!(
+        fx.store.raw_counts(fx.repository_id).await.unwrap()[&RecordKind::Device],
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_sqlite_file_is_a_clear_error() {
+    let db = TestDb::sqlite();
+    let fx = Fixture::new(&db).await;
+    let run = fx.run_id().await;
+    let per_row = repo_store::raw_table(RecordKind::Device)
+        .unwrap()
+        .values_per_row();
+    let config = WriterConfig {
+        commit_every: 1_000_000,
+        max_binds: Some(per_row * 2),
+    };
+    let mut writer = fx
+        .store
+        .sync_writer(fx.repository_id, fx.connector_id, run, false, config);
+    writer.write(batch(devices(10, "pc"), &[])).await.unwrap();
+    // The writer holds SQLite's write lock; another process gives up after its busy timeout.
+    let other = Store::connect_with(
+        &db.url,
+        StoreOptions {
+            busy_timeout: Duration::from_millis(200),
+        },
+    )
+    .await
+    .unwrap();
+    let error = other.create_repository("Blocked").await.unwrap_err();
+    assert!(matches!(error, StoreError::Locked), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "the repository database is locked by another invhost process; retry when it has finished"
+    );
+    writer.finish(RunOutcome::Succeeded).await.unwrap();
+    other.create_repository("Blocked").await.unwrap();
+}
