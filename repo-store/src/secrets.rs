@@ -87,6 +87,15 @@ impl SecretKey {
         }
     }
 
+    /// The key from `INVHOST_SECRET_KEY` (64 hex digits) when set, else from
+    /// the key file at `path` (created when missing).
+    pub fn resolve(path: &Path) -> Result<Self, StoreError> {
+        match std::env::var("INVHOST_SECRET_KEY") {
+            Ok(hex) if !hex.trim().is_empty() => Self::from_hex(&hex, "INVHOST_SECRET_KEY"),
+            _ => Self::load_or_create(path),
+        }
+    }
+
     /// Where the key came from (a file path or a variable name).
     pub fn source(&self) -> &str {
         &self.source
