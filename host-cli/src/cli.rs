@@ -4,7 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::plugin::PluginCommand;
+use crate::commands::{
+    action::ActionCommand, connector::ConnectorCommand, execute::ExecuteArgs,
+    inventory::InventoryArgs, plugin::PluginCommand, process_log::ProcessLogArgs,
+    repository::RepositoryCommand,
+};
 
 /// invhost: pull inventory, licences and usage from the systems you run into
 /// a repository you own.
@@ -50,4 +54,19 @@ pub enum Command {
     /// Connector plugins: list, show, check.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Inventory repositories: list, add, clear.
+    #[command(subcommand)]
+    Repository(RepositoryCommand),
+    /// Connectors: add, list, show, edit, remove, test.
+    #[command(subcommand)]
+    Connector(ConnectorCommand),
+    /// Actions that can be executed.
+    #[command(subcommand)]
+    Action(ActionCommand),
+    /// Queue an action and run it, following its progress.
+    Execute(ExecuteArgs),
+    /// The process log: every action queued, running or done.
+    ProcessLog(ProcessLogArgs),
+    /// Read a repository's inventory.
+    Inventory(InventoryArgs),
 }

@@ -2,8 +2,11 @@
 
 use std::io::Write;
 
-use comfy_table::{Table, presets};
+use comfy_table::{LineStyle, Table, TableStyle};
 use serde::Serialize;
+
+/// psql-like: a dashed line under the header, nothing else.
+const STYLE: TableStyle = TableStyle::new().header_separator(LineStyle::none().fill('-').junction(' '));
 
 /// A table with a header, plain ASCII so it survives pipes and logs.
 pub fn table<I, S>(header: I) -> Table
@@ -13,7 +16,7 @@ where
 {
     let mut table = Table::new();
     table
-        .load_style(presets::ASCII_HORIZONTAL_ONLY)
+        .load_style(STYLE)
         .set_header(header);
     table
 }
@@ -50,4 +53,15 @@ pub fn error_line(error: &anyhow::Error) {
         text.push_str(&cause.to_string());
     }
     note(&text);
+}
+
+/// An RFC 3339 time as `YYYY-MM-DD HH:MM:SS` (UTC) for tables.
+pub fn time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|_| rfc3339.to_owned())
 }

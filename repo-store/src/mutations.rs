@@ -5,10 +5,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use connector_core::{Parameters, RecordKind};
 use sea_orm::sea_query::{Alias, Expr, Query};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -305,26 +302,27 @@ impl Store {
         Ok(())
     }
 
-    /// Marks processes left `running` or `queued` by `host` (a host that died) failed with `reason`.
-    pub async fn fail_interrupted(&self, host: &str, reason: &str) -> Result<u64, StoreError> {
-        let result = process::Entity::update_many()
-            .col_expr(
-                process::Column::Status,
-                Expr::value(ProcessStatus::Failed.as_str()),
-            )
-            .col_expr(process::Column::FinishedAt, Expr::value(Utc::now()))
-            .col_expr(process::Column::Message, Expr::value(reason))
-            .filter(process::Column::Status.is_in([
-                ProcessStatus::Running.as_str(),
-                ProcessStatus::Queued.as_str(),
-            ]))
-            .filter(
-                process::Column::Host
-                    .eq(host)
-                    .or(process::Column::Host.is_null()),
-            )
-            .exec(&self.db)
-            .await?;
-        Ok(result.rows_affected)
+    /// Marks a process failed with `reason` (a host found it orphaned).
+    pub async fn fail_process(&self, id: i64, reason: &str) -> Result<(), StoreError> {
+        let row = process::ActiveModel {
+            id: Set(id),
+            status: Set(ProcessStatus::Failed.as_str().into()),
+            finished_at: Set(Some(Utc::now())),
+            message: Set(Some(reason.to_owned())),
+            ..Default::default()
+        };
+        row.update(&self.db).await?;
+        Ok(())
+    }
+
+    /// Records a sign of life of a running process.
+    pub async fn heartbeat(&self, id: i64) -> Result<(), StoreError> {
+        let row = process::ActiveModel {
+            id: Set(id),
+            heartbeat_at: Set(Some(Utc::now())),
+            ..Default::default()
+        };
+        row.update(&self.db).await?;
+        Ok(())
     }
 }

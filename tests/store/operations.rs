@@ -128,30 +128,33 @@ async fn interrupted_processes_are_failed(db: &TestDb) {
         .await
         .unwrap();
     store.start_process(running.id, "host:1").await.unwrap();
-    let elsewhere = store
-        .queue_process(process(repo, "Sync Data - B"))
+    let before = store
+        .process(running.id)
         .await
+        .unwrap()
+        .heartbeat_at
         .unwrap();
+    store.heartbeat(running.id).await.unwrap();
+    assert!(
+        store
+            .process(running.id)
+            .await
+            .unwrap()
+            .heartbeat_at
+            .unwrap()
+            >= before
+    );
     store
-        .start_process(elsewhere.id, "other-host:9")
+        .fail_process(running.id, "the host stopped while this process ran")
         .await
         .unwrap();
-    let n = store
-        .fail_interrupted("host:1", "the host stopped while this process ran")
-        .await
-        .unwrap();
-    assert_eq!(n, 1);
     let failed = store.process(running.id).await.unwrap();
     assert_eq!(failed.status, "failed");
     assert_eq!(
         failed.message.as_deref(),
         Some("the host stopped while this process ran")
     );
-    assert_eq!(
-        store.process(elsewhere.id).await.unwrap().status,
-        "running",
-        "another host's process is left alone"
-    );
+    assert!(failed.finished_at.is_some());
 }
 
 async fn connectors_and_repositories_change_whole(db: &TestDb) {

@@ -1,18 +1,42 @@
 //! One file per command: each parses its arguments and delegates to [`crate::ops`].
 
+pub mod action;
+pub mod connector;
+pub mod execute;
+pub mod inventory;
 pub mod plugin;
+pub mod process_log;
+pub mod repository;
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
+use crate::ops::host::Host;
 
 /// Runs a parsed command line.
 pub fn exec(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(&cli.global)?;
-    match cli.command {
-        Command::Plugin(command) => plugin::exec(command, &config, &cli.global),
+    let json = cli.global.json;
+    if let Command::Plugin(command) = cli.command {
+        return plugin::exec(command, &config, &cli.global);
     }
+    let host = Host::new(config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Plugin(_) => unreachable!("handled above"),
+            Command::Repository(command) => repository::exec(command, &host, json).await,
+            Command::Connector(command) => connector::exec(command, &host, json).await,
+            Command::Action(command) => action::exec(command, &host, json).await,
+            Command::Execute(args) => execute::exec(args, &host, json).await,
+            Command::ProcessLog(args) => process_log::exec(args, &host, json).await,
+            Command::Inventory(args) => inventory::exec(args, &host, json).await,
+        }
+    })
 }

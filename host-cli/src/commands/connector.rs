@@ -1,0 +1,244 @@
+//! `invhost connector add | list | show | edit | remove | test`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use connector_core::CheckStatus;
+
+use crate::ops::connectors::{self, ParameterInput};
+use crate::ops::host::Host;
+use crate::ops::secrets_input::{SecretSource, parse_secret_arg};
+use crate::output;
+
+/// Connectors.
+#[derive(Debug, Subcommand)]
+pub enum ConnectorCommand {
+    /// Adds a connector (and its action `Sync Data - NAME`).
+    Add {
+        /// Connector type (see `invhost plugin list`).
+        #[arg(long = "type", value_name = "TYPE")]
+        connector_type: String,
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// Parameters.
+        #[command(flatten)]
+        params: ParamArgs,
+        /// Queue consolidation after each sync.
+        #[arg(long)]
+        run_consolidation: bool,
+    },
+    /// Every connector.
+    List,
+    /// One connector's configuration (secrets shown as set or not set).
+    Show {
+        /// The connector.
+        name: String,
+    },
+    /// Changes a connector's parameters.
+    Edit {
+        /// The connector.
+        name: String,
+        /// Parameters to change.
+        #[command(flatten)]
+        params: ParamArgs,
+        /// Parameters to remove (back to their default).
+        #[arg(long, value_name = "KEY")]
+        unset: Vec<String>,
+        /// Queue consolidation after each sync (true or false).
+        #[arg(long, value_name = "BOOL")]
+        run_consolidation: Option<bool>,
+    },
+    /// Removes a connector and its action; its data stays unless --purge-data.
+    Remove {
+        /// The connector.
+        name: String,
+        /// Also remove the rows it wrote, in every repository.
+        #[arg(long)]
+        purge_data: bool,
+    },
+    /// Runs the connector's Test and records the result.
+    Test {
+        /// The connector.
+        name: String,
+    },
+}
+
+/// Parameter options shared by add and edit.
+#[derive(Debug, Args)]
+pub struct ParamArgs {
+    /// A parameter, KEY=VALUE (repeatable). Secrets are refused here.
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+    /// Parameters from a TOML (or .json) file of key = value pairs.
+    #[arg(long, value_name = "FILE")]
+    pub params_file: Option<PathBuf>,
+    /// A secret parameter: KEY=env:VAR, KEY=file:PATH, KEY=stdin or KEY=prompt (repeatable).
+    #[arg(long = "secret", value_name = "KEY=SOURCE", value_parser = parse_secret_arg)]
+    pub secrets: Vec<(String, SecretSource)>,
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+        .ok_or_else(|| "expected KEY=VALUE".to_owned())
+}
+
+impl ParamArgs {
+    fn input(self, unset: Vec<String>) -> ParameterInput {
+        ParameterInput {
+            params: self.params,
+            params_file: self.params_file,
+            secrets: self.secrets,
+            unset,
+            interactive: std::io::stdin().is_terminal(),
+        }
+    }
+}
+
+/// Runs a connector command.
+pub async fn exec(command: ConnectorCommand, host: &Host, json: bool) -> Result<ExitCode> {
+    let store = host.store().await?;
+    match command {
+        ConnectorCommand::Add {
+            connector_type,
+            name,
+            params,
+            run_consolidation,
+        } => {
+            let row = connectors::add(
+                host,
+                &store,
+                &connector_type,
+                &name,
+                &params.input(vec![]),
+                run_consolidation,
+            )
+            .await
+            .with_context(|| format!("adding connector '{name}'"))?;
+            output::line(&format!(
+                "Added connector '{}' ({}) with action 'Sync Data - {}'.",
+                row.name, row.connector_type, row.name
+            ));
+        }
+        ConnectorCommand::List => {
+            let key = host.key()?;
+            let mut views = Vec::new();
+            for row in store.connectors().await? {
+                views.push(connectors::view(host, &row, &key)?);
+            }
+            if json {
+                output::print_json(&views)?;
+            } else {
+                let mut table = output::table([
+                    "NAME",
+                    "TYPE",
+                    "REPOSITORY TYPE",
+                    "TEST STATUS",
+                    "LAST TESTED",
+                    "RUN CONSOLIDATION",
+                ]);
+                for v in &views {
+                    table.add_row([
+                        v.name.clone(),
+                        v.connector_type.clone(),
+                        v.repository_type.clone(),
+                        v.last_test_status
+                            .clone()
+                            .unwrap_or_else(|| "never tested".into()),
+                        v.last_tested_at
+                            .as_deref()
+                            .map(output::time)
+                            .unwrap_or_default(),
+                        if v.run_consolidation {
+                            "yes".into()
+                        } else {
+                            "no".into()
+                        },
+                    ]);
+                }
+                output::print_table(&table);
+            }
+        }
+        ConnectorCommand::Show { name } => {
+            let row = store.connector(&name).await?;
+            let view = connectors::view(host, &row, &host.key()?)?;
+            if json {
+                output::print_json(&view)?;
+            } else {
+                output::line(&format!(
+                    "{} ({}), action '{}'",
+                    view.name, view.connector_type, view.action
+                ));
+                output::line(&format!(
+                    "run consolidation: {}",
+                    if view.run_consolidation { "yes" } else { "no" }
+                ));
+                output::line(&format!(
+                    "last test: {}",
+                    match (&view.last_test_status, &view.last_tested_at) {
+                        (Some(s), Some(t)) => format!("{s} at {}", output::time(t)),
+                        _ => "never tested".into(),
+                    }
+                ));
+                let mut table = output::table(["PARAMETER", "VALUE"]);
+                for (k, v) in &view.parameters {
+                    table.add_row([
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| v.to_string()),
+                    ]);
+                }
+                for k in &view.secrets_not_set {
+                    table.add_row([k.clone(), "(not set)".into()]);
+                }
+                output::print_table(&table);
+            }
+        }
+        ConnectorCommand::Edit {
+            name,
+            params,
+            unset,
+            run_consolidation,
+        } => {
+            connectors::edit(host, &store, &name, &params.input(unset), run_consolidation)
+                .await
+                .with_context(|| format!("editing connector '{name}'"))?;
+            output::line(&format!("Updated connector '{name}'."));
+        }
+        ConnectorCommand::Remove { name, purge_data } => {
+            connectors::remove(&store, &name, purge_data).await?;
+            output::line(&if purge_data {
+                format!("Removed connector '{name}', its action and its data.")
+            } else {
+                format!(
+                    "Removed connector '{name}' and its action; its data stays in the repositories."
+                )
+            });
+        }
+        ConnectorCommand::Test { name } => {
+            let (_, report) = connectors::test(host, &store, &name).await?;
+            if json {
+                output::print_json(&report)?;
+            } else {
+                for check in &report.checks {
+                    output::line(&format!(
+                        "{:<7} {}: {}",
+                        check.status.to_string(),
+                        check.name,
+                        check.message
+                    ));
+                }
+                output::line(&format!("Connector '{name}': {}", report.status()));
+            }
+            if report.status() == CheckStatus::Failed {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,168 @@
+//! `invhost execute --repository NAME --action "Sync Data - CONNECTOR" [--clean]`.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use repo_store::ProcessRow;
+
+use crate::ops::execute::{self, ExecuteRequest, Live};
+use crate::ops::host::Host;
+use crate::output;
+
+/// Queue an action and run it.
+#[derive(Debug, Args)]
+pub struct ExecuteArgs {
+    /// The repository to write into.
+    #[arg(long)]
+    pub repository: String,
+    /// The action (see `invhost action list`), e.g. "Sync Data - Contoso".
+    #[arg(long)]
+    pub action: String,
+    /// Clean sync: replace everything this connector holds in the repository (only on success).
+    #[arg(long)]
+    pub clean: bool,
+}
+
+/// Runs `execute`. Ctrl-C cancels the running process; the repository keeps its data.
+pub async fn exec(args: ExecuteArgs, host: &Host, json: bool) -> Result<ExitCode> {
+    let store = host.store().await?;
+    let request = ExecuteRequest {
+        repository: args.repository,
+        action: args.action,
+        clean: args.clean,
+    };
+    let live = Live::default();
+    let cancel = Arc::new(AtomicBool::new(false));
+
+    let on_interrupt = Arc::clone(&cancel);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            output::note(
+                "Cancelling: the process stops after the current batch; the repository keeps its data.",
+            );
+            on_interrupt.store(true, Ordering::SeqCst);
+        }
+    });
+    let done = Arc::new(AtomicBool::new(false));
+    let drawer = tokio::spawn(draw(Arc::clone(&live), Arc::clone(&done)));
+    let result = execute::execute(host, &store, &request, &live, &cancel).await;
+    done.store(true, Ordering::SeqCst);
+    let _ = drawer.await;
+    let processes = result?;
+
+    if json {
+        output::print_json(&processes)?;
+    } else {
+        for process in &processes {
+            output::line(&summary(process));
+        }
+    }
+    let worst = processes
+        .iter()
+        .map(|p| p.status.as_str())
+        .fold("succeeded", |worst, s| match (worst, s) {
+            ("failed", _) | (_, "failed") => "failed",
+            ("cancelled", _) | (_, "cancelled") => "cancelled",
+            _ => "succeeded",
+        });
+    Ok(match worst {
+        "succeeded" => ExitCode::SUCCESS,
+        "cancelled" => ExitCode::from(130),
+        _ => ExitCode::FAILURE,
+    })
+}
+
+fn summary(process: &ProcessRow) -> String {
+    let counts: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&process.counts).unwrap_or_default();
+    let counts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let mut line = format!(
+        "Process {} '{}': {}",
+        process.id, process.action, process.status
+    );
+    if !counts.is_empty() {
+        line.push_str(&format!(" ({})", counts.join(", ")));
+    }
+    if let Some(message) = &process.message {
+        line.push_str(&format!(": {message}"));
+    }
+    line
+}
+
+/// Shows progress on stderr: a live line on a terminal, plain lines otherwise.
+async fn draw(live: Live, done: Arc<AtomicBool>) {
+    let terminal = std::io::stderr().is_terminal();
+    let bar = terminal.then(|| {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+    let mut last_plain = Instant::now();
+    loop {
+        let finished = done.load(Ordering::SeqCst);
+        let (notes, line) = match live.lock() {
+            Ok(mut stats) => {
+                let notes = std::mem::take(&mut stats.notes);
+                let elapsed = stats.started.map(|s| s.elapsed()).unwrap_or_default();
+                let rate = stats.total() as f64 / elapsed.as_secs_f64().max(0.001);
+                let kinds: Vec<String> = stats
+                    .records
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect();
+                let action = stats
+                    .process
+                    .as_ref()
+                    .map(|(id, a)| format!("process {id} '{a}'"))
+                    .unwrap_or_default();
+                (
+                    notes,
+                    format!(
+                        "{action}: {} · {rate:.0} records/s · {}s",
+                        if kinds.is_empty() {
+                            "starting".into()
+                        } else {
+                            kinds.join(", ")
+                        },
+                        elapsed.as_secs()
+                    ),
+                )
+            }
+            Err(_) => (Vec::new(), String::new()),
+        };
+        match &bar {
+            Some(bar) => {
+                for note in notes {
+                    bar.println(note);
+                }
+                bar.set_message(line);
+            }
+            None => {
+                for note in notes {
+                    output::note(&note);
+                }
+                if last_plain.elapsed() >= Duration::from_secs(5) && !finished {
+                    output::note(&line);
+                    last_plain = Instant::now();
+                }
+            }
+        }
+        if finished {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,203 @@
+//! `invhost process-log [--repository NAME] [--status S] [--limit N] [--follow]`.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Result, anyhow};
+use clap::Args;
+use repo_store::{ProcessFilter, ProcessRow, ProcessStatus};
+use serde::Serialize;
+
+use crate::ops::host::Host;
+use crate::output;
+
+/// The process log.
+#[derive(Debug, Args)]
+pub struct ProcessLogArgs {
+    /// Only this repository.
+    #[arg(long)]
+    pub repository: Option<String>,
+    /// Only this status: queued, running, succeeded, failed, cancelled.
+    #[arg(long, value_parser = |s: &str| s.parse::<ProcessStatus>())]
+    pub status: Option<ProcessStatus>,
+    /// Newest first, at most this many.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u64,
+    /// Keep watching and print processes as they change (Ctrl-C ends).
+    #[arg(long)]
+    pub follow: bool,
+}
+
+/// A process as the log shows it (stable JSON field names).
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Entry {
+    id: i64,
+    parent_id: Option<i64>,
+    action: String,
+    repository: String,
+    status: String,
+    trigger: String,
+    clean: bool,
+    queued_at: String,
+    started_at: Option<String>,
+    finished_at: Option<String>,
+    duration_seconds: Option<f64>,
+    counts: serde_json::Value,
+    message: Option<String>,
+}
+
+fn entry(p: &ProcessRow, repositories: &HashMap<i64, String>) -> Entry {
+    Entry {
+        id: p.id,
+        parent_id: p.parent_id,
+        action: p.action.clone(),
+        repository: repositories
+            .get(&p.repository_id)
+            .cloned()
+            .unwrap_or_default(),
+        status: p.status.clone(),
+        trigger: p.trigger.clone(),
+        clean: p.clean,
+        queued_at: p.queued_at.to_rfc3339(),
+        started_at: p.started_at.map(|t| t.to_rfc3339()),
+        finished_at: p.finished_at.map(|t| t.to_rfc3339()),
+        duration_seconds: match (p.started_at, p.finished_at) {
+            (Some(s), Some(f)) => Some((f - s).num_milliseconds() as f64 / 1000.0),
+            _ => None,
+        },
+        counts: serde_json::from_str(&p.counts).unwrap_or_default(),
+        message: p.message.clone(),
+    }
+}
+
+/// Runs `process-log`.
+pub async fn exec(args: ProcessLogArgs, host: &Host, json: bool) -> Result<ExitCode> {
+    let store = host.store().await?;
+    let repositories: HashMap<i64, String> = store
+        .repositories()
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect();
+    let repository_id = match &args.repository {
+        Some(name) => Some(store.repository(name).await?.id),
+        None => None,
+    };
+    let filter = ProcessFilter {
+        repository_id,
+        status: args.status,
+        since: None,
+        limit: Some(args.limit),
+    };
+    let entries: Vec<Entry> = store
+        .processes(&filter)
+        .await?
+        .iter()
+        .map(|p| entry(p, &repositories))
+        .collect();
+    if json && !args.follow {
+        output::print_json(&entries)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !json {
+        print_table(&entries);
+    }
+    if !args.follow {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Follow: print each process again whenever it changes.
+    let mut seen: HashMap<i64, Entry> = entries.into_iter().map(|e| (e.id, e)).collect();
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        let mut changed: Vec<Entry> = Vec::new();
+        for process in store
+            .processes(&filter)
+            .await
+            .map_err(|e| anyhow!(e))?
+            .iter()
+            .rev()
+        {
+            let e = entry(process, &repositories);
+            if seen.get(&e.id) != Some(&e) {
+                seen.insert(e.id, entry(process, &repositories));
+                changed.push(e);
+            }
+        }
+        for e in changed {
+            if json {
+                output::line(&serde_json::to_string(&e)?);
+            } else {
+                output::line(&line(&e));
+            }
+        }
+    }
+}
+
+fn counts_text(counts: &serde_json::Value) -> String {
+    counts
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+fn line(e: &Entry) -> String {
+    format!(
+        "{} {} [{}] {} {}{}",
+        e.id,
+        e.status,
+        e.repository,
+        e.action,
+        counts_text(&e.counts),
+        e.message
+            .as_deref()
+            .map(|m| format!(" - {m}"))
+            .unwrap_or_default()
+    )
+}
+
+fn print_table(entries: &[Entry]) {
+    let mut table = output::table([
+        "ID",
+        "ACTION",
+        "REPOSITORY",
+        "STATUS",
+        "QUEUED",
+        "STARTED",
+        "FINISHED",
+        "DURATION",
+        "COUNTS",
+        "MESSAGE",
+    ]);
+    for e in entries {
+        table.add_row([
+            e.id.to_string(),
+            e.action.clone(),
+            e.repository.clone(),
+            e.status.clone(),
+            output::time(&e.queued_at),
+            e.started_at
+                .as_deref()
+                .map(output::time)
+                .unwrap_or_default(),
+            e.finished_at
+                .as_deref()
+                .map(output::time)
+                .unwrap_or_default(),
+            e.duration_seconds
+                .map(|d| format!("{d:.1}s"))
+                .unwrap_or_default(),
+            counts_text(&e.counts),
+            e.message.clone().unwrap_or_default(),
+        ]);
+    }
+    output::print_table(&table);
+}

@@ -1,0 +1,307 @@
+//! Connectors: add, edit, remove, test, show.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow, bail};
+use connector_core::host::ConnectorHandle;
+use connector_core::{Parameters, TestReport};
+use repo_store::{ConnectorRow, NewConnector, SecretKey, Store};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::host::Host;
+use super::secrets_input::{SecretSource, prompt, read_secret};
+
+/// What an operator typed for a connector's parameters.
+#[derive(Debug, Clone, Default)]
+pub struct ParameterInput {
+    /// `--param KEY=VALUE`, in order.
+    pub params: Vec<(String, String)>,
+    /// `--params-file FILE` (TOML or JSON object).
+    pub params_file: Option<PathBuf>,
+    /// `--secret KEY=SOURCE`.
+    pub secrets: Vec<(String, SecretSource)>,
+    /// `--unset KEY` (edit only).
+    pub unset: Vec<String>,
+    /// Ask on the terminal for required secrets not given otherwise.
+    pub interactive: bool,
+}
+
+/// Applies the operator's input to `base` and validates the result against
+/// the connector's schema; every problem names its parameter.
+pub fn build_parameters(
+    handle: &ConnectorHandle,
+    mut parameters: Parameters,
+    input: &ParameterInput,
+) -> Result<Parameters> {
+    let schema = &handle.info().parameters;
+    let known = || {
+        schema
+            .fields
+            .iter()
+            .map(|f| f.key.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let field = |key: &str| {
+        schema.field(key).ok_or_else(|| {
+            anyhow!(
+                "unknown parameter '{key}' for connector type '{}' (known: {})",
+                handle.info().type_id,
+                known()
+            )
+        })
+    };
+    if let Some(path) = &input.params_file {
+        for (key, value) in read_params_file(path)? {
+            let f = field(&key)?;
+            let value = match value {
+                Value::String(text) => f
+                    .parse_text(&text)
+                    .map_err(|e| anyhow!("{}: {key}: {e}", path.display()))?,
+                other => other,
+            };
+            parameters.insert(key, value);
+        }
+    }
+    for (key, text) in &input.params {
+        let f = field(key)?;
+        if f.kind.is_secret() {
+            bail!(
+                "{key} is a secret: pass it with --secret {key}=env:VAR, --secret {key}=file:PATH, \
+                 --secret {key}=stdin or --secret {key}=prompt, never as a plain argument"
+            );
+        }
+        parameters.insert(
+            key.clone(),
+            f.parse_text(text)
+                .map_err(|e| anyhow!("invalid parameters: {key}: {e}"))?,
+        );
+    }
+    for (key, source) in &input.secrets {
+        let f = field(key)?;
+        if !f.kind.is_secret() {
+            bail!("{key} is not a secret: pass it with --param {key}=VALUE");
+        }
+        parameters.insert(key.clone(), Value::String(read_secret(source, &f.label)?));
+    }
+    for key in &input.unset {
+        field(key)?;
+        parameters.remove(key);
+    }
+    for f in schema
+        .fields
+        .iter()
+        .filter(|f| f.kind.is_secret() && f.required && f.default.is_none())
+    {
+        if !parameters.contains(&f.key) && input.interactive {
+            parameters.insert(f.key.clone(), Value::String(prompt(&f.label)?));
+        }
+    }
+    handle
+        .prepare(&parameters)
+        .map_err(|e| anyhow!(e.message))?;
+    for f in schema
+        .fields
+        .iter()
+        .filter(|f| f.deprecated && parameters.contains(&f.key))
+    {
+        tracing::warn!(parameter = %f.key, "Parameter '{}' is deprecated: {}", f.key, f.help);
+    }
+    Ok(parameters)
+}
+
+fn read_params_file(path: &PathBuf) -> Result<serde_json::Map<String, Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value: Value = if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid JSON", path.display()))?
+    } else {
+        let table: toml::Table = toml::from_str(&text)
+            .with_context(|| format!("{} is not valid TOML", path.display()))?;
+        serde_json::to_value(table)?
+    };
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => bail!("{} must hold key = value pairs", path.display()),
+    }
+}
+
+fn secret_keys(handle: &ConnectorHandle) -> Vec<String> {
+    handle
+        .info()
+        .parameters
+        .secret_keys()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Creates a connector (and so its `Sync Data - NAME` action), all or nothing.
+pub async fn add(
+    host: &Host,
+    store: &Store,
+    connector_type: &str,
+    name: &str,
+    input: &ParameterInput,
+    run_consolidation: bool,
+) -> Result<ConnectorRow> {
+    let name = name.trim();
+    anyhow::ensure!(!name.is_empty(), "a connector needs a name");
+    let handle = host
+        .registry()
+        .require(connector_type)
+        .map_err(|e| anyhow!(e))?;
+    if store.connector(name).await.is_ok() {
+        bail!(
+            "a connector named '{name}' already exists (invhost connector edit '{name}' changes it)"
+        );
+    }
+    let parameters = build_parameters(handle, Parameters::new(), input)?;
+    let key = host.key()?;
+    let new = NewConnector {
+        name: name.to_owned(),
+        connector_type: connector_type.to_owned(),
+        parameters,
+        secret_keys: secret_keys(handle),
+        run_consolidation,
+    };
+    Ok(store.create_connector(new, &key).await?)
+}
+
+/// Changes a connector's parameters (and flag), validated as a whole.
+pub async fn edit(
+    host: &Host,
+    store: &Store,
+    name: &str,
+    input: &ParameterInput,
+    run_consolidation: Option<bool>,
+) -> Result<ConnectorRow> {
+    let row = store.connector(name).await?;
+    let handle = host
+        .registry()
+        .require(&row.connector_type)
+        .map_err(|e| anyhow!(e))?;
+    let key = host.key()?;
+    let current = store.connector_parameters(&row, &key)?;
+    let parameters = build_parameters(
+        handle,
+        current,
+        &ParameterInput {
+            interactive: false,
+            ..input.clone()
+        },
+    )?;
+    Ok(store
+        .update_connector(
+            row.id,
+            &parameters,
+            &secret_keys(handle),
+            run_consolidation.unwrap_or(row.run_consolidation),
+            &key,
+        )
+        .await?)
+}
+
+/// Removes a connector and its action; its data stays unless `purge_data`.
+pub async fn remove(store: &Store, name: &str, purge_data: bool) -> Result<()> {
+    let row = store.connector(name).await?;
+    Ok(store.delete_connector(row.id, purge_data).await?)
+}
+
+/// Runs the connector's Test and records the outcome.
+pub async fn test(host: &Host, store: &Store, name: &str) -> Result<(ConnectorRow, TestReport)> {
+    let row = store.connector(name).await?;
+    let handle = host
+        .registry()
+        .require(&row.connector_type)
+        .map_err(|e| anyhow!(e))?
+        .clone();
+    let parameters = store.connector_parameters(&row, &host.key()?)?;
+    let report = tokio::task::spawn_blocking(move || handle.test(&parameters))
+        .await
+        .context("the test thread failed")?
+        .map_err(|e| anyhow!(e.message))
+        .with_context(|| format!("testing connector '{name}'"))?;
+    let status = report.status().to_string();
+    store
+        .record_test(row.id, &status, serde_json::to_string(&report)?)
+        .await?;
+    Ok((store.connector(name).await?, report))
+}
+
+/// A connector as `show` and `list` present it: secrets only as set / not set.
+#[derive(Debug, Serialize)]
+pub struct ConnectorView {
+    /// Name.
+    pub name: String,
+    /// Type id.
+    #[serde(rename = "type")]
+    pub connector_type: String,
+    /// `inventory`.
+    pub repository_type: String,
+    /// Its action.
+    pub action: String,
+    /// Parameters; a secret's value is `"(set)"`.
+    pub parameters: BTreeMap<String, Value>,
+    /// Secret parameters that are not set.
+    pub secrets_not_set: Vec<String>,
+    /// Queue consolidation after each sync.
+    pub run_consolidation: bool,
+    /// `ok`, `warning`, `failed`, or null when never tested.
+    pub last_test_status: Option<String>,
+    /// When, RFC 3339.
+    pub last_tested_at: Option<String>,
+    /// The last test's checks.
+    pub last_test_report: Option<Value>,
+}
+
+/// The view of a connector; never holds a secret value.
+pub fn view(host: &Host, row: &ConnectorRow, key: &SecretKey) -> Result<ConnectorView> {
+    let parameters = host_parameters(row, key)?;
+    let secret_keys: Vec<String> = host
+        .registry()
+        .connector(&row.connector_type)
+        .map(secret_keys)
+        .unwrap_or_default();
+    let mut shown = BTreeMap::new();
+    for (k, v) in parameters.as_map() {
+        let v = if secret_keys.contains(k) {
+            Value::String("(set)".into())
+        } else {
+            v.clone()
+        };
+        shown.insert(k.clone(), v);
+    }
+    Ok(ConnectorView {
+        name: row.name.clone(),
+        connector_type: row.connector_type.clone(),
+        repository_type: "inventory".into(),
+        action: super::actions::sync_action(&row.name),
+        secrets_not_set: secret_keys
+            .into_iter()
+            .filter(|k| !parameters.contains(k))
+            .collect(),
+        parameters: shown,
+        run_consolidation: row.run_consolidation,
+        last_test_status: row.last_test_status.clone(),
+        last_tested_at: row.last_tested_at.map(|t| t.to_rfc3339()),
+        last_test_report: row
+            .last_test_report
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok()),
+    })
+}
+
+fn host_parameters(row: &ConnectorRow, key: &SecretKey) -> Result<Parameters> {
+    // Decrypting proves the key; only which secrets are set is shown.
+    let plain: Value = serde_json::from_str(&row.parameters)?;
+    let mut parameters = Parameters::from_json(plain).map_err(|e| anyhow!(e))?;
+    let secrets: serde_json::Map<String, Value> =
+        serde_json::from_slice(&key.decrypt(&row.secrets)?)?;
+    for k in secrets.keys() {
+        parameters.insert(k.clone(), Value::String("(set)".into()));
+    }
+    Ok(parameters)
+}
