@@ -126,13 +126,27 @@ pub fn set_mode(path: &Path, mode: u32) {
 /// dir inside the temp dir, no inherited `INVHOST_*` variables.
 pub struct Invhost {
     pub home: TempDir,
+    /// `INVHOST_DATABASE_URL`, when not the default SQLite file.
+    pub database: Option<String>,
+    /// `INVHOST_PLUGIN_DIRS`.
+    pub plugin_dir: Option<PathBuf>,
+    /// Extra environment.
+    pub env: Vec<(String, String)>,
 }
 
 impl Invhost {
     pub fn new() -> Self {
         Invhost {
             home: tempfile::tempdir().expect("temp home"),
+            database: None,
+            plugin_dir: None,
+            env: Vec::new(),
         }
+    }
+
+    /// The data directory (default database, key file).
+    pub fn data_dir(&self) -> PathBuf {
+        self.home.path().join("data")
     }
 
     pub fn cmd(&self) -> Command {
@@ -147,6 +161,15 @@ impl Invhost {
             .env("HOME", self.home.path())
             .env("NO_COLOR", "1")
             .env_remove("RUST_BACKTRACE");
+        if let Some(url) = &self.database {
+            cmd.env("INVHOST_DATABASE_URL", url);
+        }
+        if let Some(dir) = &self.plugin_dir {
+            cmd.env("INVHOST_PLUGIN_DIRS", dir);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
         cmd
     }
 

@@ -13,10 +13,11 @@ pub fn init(verbose: u8, quiet: bool) {
         (false, 2) => "debug",
         _ => "trace",
     };
-    let filter = std::env::var("INVHOST_LOG")
+    let spec = std::env::var("INVHOST_LOG")
         .ok()
-        .and_then(|spec| EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| EnvFilter::new(default));
+        .filter(|s| EnvFilter::try_new(s).is_ok());
+    let spec = harden(spec.as_deref().unwrap_or(default));
+    let filter = EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new(default));
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -24,4 +25,32 @@ pub fn init(verbose: u8, quiet: bool) {
         .with_ansi(ansi)
         .with_target(false)
         .try_init();
+}
+
+/// The database layers log connection options (with the database password)
+/// and statements at debug level: keep them at info unless the operator
+/// names them explicitly, so that `INVHOST_LOG=trace` cannot leak a secret.
+fn harden(spec: &str) -> String {
+    let mut spec = spec.to_owned();
+    for target in ["sea_orm", "sea_orm_migration", "sqlx"] {
+        if !spec.split(',').any(|d| d.trim_start().starts_with(target)) {
+            spec.push_str(&format!(",{target}=info"));
+        }
+    }
+    spec
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_layers_stay_at_info_unless_named() {
+        assert_eq!(
+            super::harden("trace"),
+            "trace,sea_orm=info,sea_orm_migration=info,sqlx=info"
+        );
+        assert_eq!(
+            super::harden("debug,sqlx=trace"),
+            "debug,sqlx=trace,sea_orm=info,sea_orm_migration=info"
+        );
+    }
 }

@@ -6,7 +6,8 @@ use comfy_table::{LineStyle, Table, TableStyle};
 use serde::Serialize;
 
 /// psql-like: a dashed line under the header, nothing else.
-const STYLE: TableStyle = TableStyle::new().header_separator(LineStyle::none().fill('-').junction(' '));
+const STYLE: TableStyle =
+    TableStyle::new().header_separator(LineStyle::none().fill('-').junction(' '));
 
 /// A table with a header, plain ASCII so it survives pipes and logs.
 pub fn table<I, S>(header: I) -> Table
@@ -15,9 +16,7 @@ where
     S: Into<comfy_table::Cell>,
 {
     let mut table = Table::new();
-    table
-        .load_style(STYLE)
-        .set_header(header);
+    table.load_style(STYLE).set_header(header);
     table
 }
 

@@ -1,3 +1,5 @@
 //! The `invhost` binary, run as an operator would.
 
 mod plugin;
+mod secrets;
+mod workflow;
