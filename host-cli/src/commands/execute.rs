@@ -10,6 +10,9 @@ use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use repo_store::ProcessRow;
+use std::collections::HashMap;
+
+use crate::ops::processes::process_view;
 
 use crate::ops::execute::{self, ExecuteRequest, Live};
 use crate::ops::host::Host;
@@ -57,7 +60,17 @@ pub async fn exec(args: ExecuteArgs, host: &Host, json: bool) -> Result<ExitCode
     let processes = result?;
 
     if json {
-        output::print_json(&processes)?;
+        let repositories: HashMap<i64, String> = store
+            .repositories()
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect();
+        let views: Vec<_> = processes
+            .iter()
+            .map(|p| process_view(p, &repositories))
+            .collect();
+        output::print_json(&views)?;
     } else {
         for process in &processes {
             output::line(&summary(process));

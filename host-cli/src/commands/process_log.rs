@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 use clap::Args;
-use repo_store::{ProcessFilter, ProcessRow, ProcessStatus};
-use serde::Serialize;
+use repo_store::{ProcessFilter, ProcessStatus};
+
+use crate::ops::processes::{ProcessView, process_view};
 
 use crate::ops::host::Host;
 use crate::output;
@@ -29,48 +30,6 @@ pub struct ProcessLogArgs {
     pub follow: bool,
 }
 
-/// A process as the log shows it (stable JSON field names).
-#[derive(Debug, Serialize, PartialEq)]
-pub struct Entry {
-    id: i64,
-    parent_id: Option<i64>,
-    action: String,
-    repository: String,
-    status: String,
-    trigger: String,
-    clean: bool,
-    queued_at: String,
-    started_at: Option<String>,
-    finished_at: Option<String>,
-    duration_seconds: Option<f64>,
-    counts: serde_json::Value,
-    message: Option<String>,
-}
-
-fn entry(p: &ProcessRow, repositories: &HashMap<i64, String>) -> Entry {
-    Entry {
-        id: p.id,
-        parent_id: p.parent_id,
-        action: p.action.clone(),
-        repository: repositories
-            .get(&p.repository_id)
-            .cloned()
-            .unwrap_or_default(),
-        status: p.status.clone(),
-        trigger: p.trigger.clone(),
-        clean: p.clean,
-        queued_at: p.queued_at.to_rfc3339(),
-        started_at: p.started_at.map(|t| t.to_rfc3339()),
-        finished_at: p.finished_at.map(|t| t.to_rfc3339()),
-        duration_seconds: match (p.started_at, p.finished_at) {
-            (Some(s), Some(f)) => Some((f - s).num_milliseconds() as f64 / 1000.0),
-            _ => None,
-        },
-        counts: serde_json::from_str(&p.counts).unwrap_or_default(),
-        message: p.message.clone(),
-    }
-}
-
 /// Runs `process-log`.
 pub async fn exec(args: ProcessLogArgs, host: &Host, json: bool) -> Result<ExitCode> {
     let store = host.store().await?;
@@ -90,11 +49,11 @@ pub async fn exec(args: ProcessLogArgs, host: &Host, json: bool) -> Result<ExitC
         since: None,
         limit: Some(args.limit),
     };
-    let entries: Vec<Entry> = store
+    let entries: Vec<ProcessView> = store
         .processes(&filter)
         .await?
         .iter()
-        .map(|p| entry(p, &repositories))
+        .map(|p| process_view(p, &repositories))
         .collect();
     if json && !args.follow {
         output::print_json(&entries)?;
@@ -107,13 +66,13 @@ pub async fn exec(args: ProcessLogArgs, host: &Host, json: bool) -> Result<ExitC
         return Ok(ExitCode::SUCCESS);
     }
     // Follow: print each process again whenever it changes.
-    let mut seen: HashMap<i64, Entry> = entries.into_iter().map(|e| (e.id, e)).collect();
+    let mut seen: HashMap<i64, ProcessView> = entries.into_iter().map(|e| (e.id, e)).collect();
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
-        let mut changed: Vec<Entry> = Vec::new();
+        let mut changed: Vec<ProcessView> = Vec::new();
         for process in store
             .processes(&filter)
             .await
@@ -121,9 +80,9 @@ pub async fn exec(args: ProcessLogArgs, host: &Host, json: bool) -> Result<ExitC
             .iter()
             .rev()
         {
-            let e = entry(process, &repositories);
+            let e = process_view(process, &repositories);
             if seen.get(&e.id) != Some(&e) {
-                seen.insert(e.id, entry(process, &repositories));
+                seen.insert(e.id, process_view(process, &repositories));
                 changed.push(e);
             }
         }
@@ -149,7 +108,7 @@ fn counts_text(counts: &serde_json::Value) -> String {
         .unwrap_or_default()
 }
 
-fn line(e: &Entry) -> String {
+fn line(e: &ProcessView) -> String {
     format!(
         "{} {} [{}] {} {}{}",
         e.id,
@@ -164,7 +123,7 @@ fn line(e: &Entry) -> String {
     )
 }
 
-fn print_table(entries: &[Entry]) {
+fn print_table(entries: &[ProcessView]) {
     let mut table = output::table([
         "ID",
         "ACTION",
