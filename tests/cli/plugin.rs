@@ -226,3 +226,15 @@ fn check_fails_each_broken_fixture_with_its_own_reason() {
         "{stdout}"
     );
 }
+
+/// Guards the shape of `plugin show`: operators read it to configure a connector.
+#[test]
+fn show_table_shape() {
+    let invhost = Invhost::new();
+    let plugins = PluginDir::new();
+    plugins.install(&built_library("csv-inventory"), "libcsv_inventory.so");
+    let (code, stdout, stderr) = invhost.run(&["plugin", "show", "csv-inventory", "--plugin-dir", plugins.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let stable = stdout.replace(&plugins.path().display().to_string(), "[PLUGIN_DIR]");
+    insta::assert_snapshot!(stable);
+}
