@@ -4,12 +4,11 @@ use connector_core::prelude::*;
 
 use crate::cloud::Cloud;
 use crate::params;
+use crate::settings::Settings;
 
 /// The Microsoft Office 365 connector.
 #[derive(Debug, Default)]
 pub struct O365Connector;
-
-const NOT_BUILT: &str = "reading Microsoft Graph is not built into this version of invhost yet";
 
 impl Connector for O365Connector {
     fn info(&self) -> ConnectorInfo {
@@ -34,35 +33,44 @@ impl Connector for O365Connector {
 
     fn test(&self, params: &Parameters) -> Result<TestReport, ConnectorError> {
         let mut report = TestReport::default();
-        match Cloud::parse(params.str("cloud_instance"))
+        let settings = match Cloud::parse(params.str("cloud_instance"))
             .and_then(|cloud| cloud.endpoints(params.str("graph_endpoint")))
+            .map_err(|e| e.to_string())
+            .and_then(|_| Settings::from_parameters(params).map_err(|e| e.message))
         {
-            Ok(endpoints) => report.ok(
-                "Configuration",
-                format!(
-                    "Signs in at {} and reads {}.",
-                    endpoints.authority, endpoints.graph
-                ),
-            ),
-            Err(e) => report.failed("Configuration", e),
-        }
-        if params.contains("login_email") || params.contains("password") {
-            report.warning(
-                "Deprecated parameters",
-                "Login Email and Password are ignored: every stream uses the app's Graph permissions. \
-                 Remove them from the connector.",
-            );
-        }
-        report.failed("Sign-in", format!("Not checked: {NOT_BUILT}."));
+            Ok(settings) => {
+                report.ok(
+                    "Configuration",
+                    format!("Signs in at {} and reads {}.", settings.endpoints.authority, settings.endpoints.graph),
+                );
+                settings
+            }
+            Err(e) => {
+                report.failed("Configuration", e);
+                return Ok(report);
+            }
+        };
+        deprecated(params, |w| report.warning("Deprecated parameters", w));
+        crate::probe::test(&settings, &mut report);
         Ok(report)
     }
 
     fn run(
         &self,
         _action: &str,
-        _params: &Parameters,
-        _ctx: &mut RunContext<'_>,
+        params: &Parameters,
+        ctx: &mut RunContext<'_>,
     ) -> Result<RunSummary, ConnectorError> {
-        Err(ConnectorError::failed(format!("cannot sync: {NOT_BUILT}")))
+        let settings = Settings::from_parameters(params)?;
+        deprecated(params, |w| ctx.warn(w));
+        crate::sync::run(settings, ctx)
+    }
+}
+
+fn deprecated(params: &Parameters, mut warn: impl FnMut(String)) {
+    if params.contains("login_email") || params.contains("password") {
+        warn("Login Email and Password are ignored: the PowerShell modules they served are retired and every \
+              stream uses the app's Graph permissions. Remove them from the connector."
+            .into());
     }
 }

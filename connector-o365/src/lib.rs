@@ -1,14 +1,26 @@
 //! The Microsoft 365 / Intune connector (connector type `o365`).
 //!
-//! Status: the parameter schema (the keys operators script against) and the
-//! cloud resolution are in place; the Graph client, streams and simulator
-//! arrive with the Microsoft 365 connector issue. Until then Test reports the
-//! configuration check and says plainly that sign-in is not built yet, and
-//! Sync Data fails with that reason: nothing here pretends to read a tenant.
+//! Signs in with an Entra ID app (client credentials) in any national
+//! cloud, and reads users, licences, Entra and Intune devices, Intune app
+//! inventory and the Microsoft 365 usage reports through Microsoft Graph.
+//! One file per concern: `auth` sign-in, `http` paging and retries,
+//! `streams/*` one Graph resource each, `sync` the run, `probe` the Test.
+//! Feature `simulator` adds a Graph simulator serving a synthetic tenant.
 
+mod auth;
 mod cloud;
 mod connector;
+mod csvfile;
+mod http;
 mod params;
+mod probe;
+mod settings;
+mod skus;
+mod streams;
+mod sync;
+
+#[cfg(feature = "simulator")]
+pub mod simulator;
 
 pub use cloud::{Cloud, Endpoints};
 pub use connector::O365Connector;

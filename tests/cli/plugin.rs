@@ -233,7 +233,13 @@ fn show_table_shape() {
     let invhost = Invhost::new();
     let plugins = PluginDir::new();
     plugins.install(&built_library("csv-inventory"), "libcsv_inventory.so");
-    let (code, stdout, stderr) = invhost.run(&["plugin", "show", "csv-inventory", "--plugin-dir", plugins.path().to_str().unwrap()]);
+    let (code, stdout, stderr) = invhost.run(&[
+        "plugin",
+        "show",
+        "csv-inventory",
+        "--plugin-dir",
+        plugins.path().to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{stderr}");
     let stable = stdout.replace(&plugins.path().display().to_string(), "[PLUGIN_DIR]");
     insta::assert_snapshot!(stable);

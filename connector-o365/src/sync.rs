@@ -1,0 +1,151 @@
+//! A Sync Data run: every selected stream at once (within the concurrency
+//! bound), records handed to the host as pages arrive.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use connector_core::{ConnectorError, Progress, RecordKind, RunContext, RunSummary};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::http::Graph;
+use crate::settings::{Settings, Stream};
+use crate::streams::{self, Emitter, Msg, Outcome, StreamError, users::SkuCounts};
+
+/// Records in flight between the streams and the host, at most.
+const CHANNEL: usize = 2_048;
+
+/// Runs Sync Data.
+pub fn run(settings: Settings, ctx: &mut RunContext<'_>) -> Result<RunSummary, ConnectorError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("invhost-o365")
+        .build()
+        .map_err(|e| ConnectorError::failed(format!("cannot start the connector's runtime: {e}")))?;
+    let result = runtime.block_on(sync(settings, ctx));
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    result
+}
+
+async fn sync(settings: Settings, ctx: &mut RunContext<'_>) -> Result<RunSummary, ConnectorError> {
+    let graph = Arc::new(Graph::new(&settings).map_err(ConnectorError::failed)?);
+    ctx.progress(Progress::message("Signing in to Microsoft Graph"));
+    graph.sign_in().await.map_err(|e| ConnectorError::failed(e.to_string()))?;
+
+    let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
+    let emitter = Emitter::new(tx);
+    let counts: SkuCounts = Arc::default();
+    let (users_done_tx, users_done_rx) = watch::channel(false);
+    let mut tasks: JoinSet<(Stream, Result<Outcome, StreamError>)> = JoinSet::new();
+    // How many selected streams still have to finish for each kind to be complete.
+    let mut pending: BTreeMap<RecordKind, usize> = BTreeMap::new();
+    let mut incomplete: BTreeSet<RecordKind> = BTreeSet::new();
+    for stream in settings.streams.clone() {
+        for kind in streams::kinds(stream) {
+            *pending.entry(*kind).or_default() += 1;
+        }
+        let (graph, em, settings) = (Arc::clone(&graph), emitter.clone(), settings.clone());
+        let counts = Arc::clone(&counts);
+        let users_done = settings.wants(Stream::Users).then(|| users_done_rx.clone());
+        let users_done_tx = users_done_tx.clone();
+        tasks.spawn(async move {
+            let outcome = match stream {
+                Stream::Users => {
+                    let outcome = streams::users::read(&graph, &em, &counts).await;
+                    let _ = users_done_tx.send(true);
+                    outcome
+                }
+                Stream::Licences => streams::licences::read(&graph, &em, &counts, users_done).await,
+                Stream::EntraDevices => streams::devices::entra(&graph, &em).await,
+                Stream::ManagedDevices => streams::devices::intune(&graph, &em).await,
+                Stream::Applications => streams::applications::read(&graph, &em).await,
+                Stream::AppUsage => streams::reports::app_usage(&graph, &em, &settings).await,
+                Stream::Activations => streams::reports::activations(&graph, &em).await,
+                Stream::ActiveUsers => streams::reports::active_users(&graph, &em, &settings).await,
+            };
+            (stream, outcome)
+        });
+    }
+    drop(emitter);
+    drop(users_done_tx);
+
+    let mut failure: Option<String> = None;
+    let mut channel_open = true;
+    while channel_open || !tasks.is_empty() {
+        if ctx.is_cancelled() {
+            tasks.abort_all();
+            return Err(ConnectorError::cancelled());
+        }
+        tokio::select! {
+            message = rx.recv(), if channel_open => match message {
+                Some(Msg::Record(record)) => {
+                    if let Err(e) = ctx.emit(*record) {
+                        tasks.abort_all();
+                        return Err(e);
+                    }
+                }
+                Some(Msg::Progress(text)) => ctx.progress(Progress::message(text)),
+                Some(Msg::Warning(text)) => ctx.warn(text),
+                None => channel_open = false,
+            },
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                let (stream, outcome) = match joined {
+                    Ok(done) => done,
+                    Err(e) if e.is_cancelled() => continue,
+                    Err(e) => {
+                        failure.get_or_insert(format!("a stream crashed: {e}"));
+                        tasks.abort_all();
+                        continue;
+                    }
+                };
+                match outcome {
+                    Ok(Outcome::Complete) => {
+                        for kind in streams::kinds(stream) {
+                            let left = pending.entry(*kind).or_default();
+                            *left = left.saturating_sub(1);
+                            if *left == 0 && !incomplete.contains(kind) && failure.is_none() {
+                                // The stream's records were all sent before it returned.
+                                drain(&mut rx, ctx)?;
+                                ctx.complete(*kind)?;
+                            }
+                        }
+                    }
+                    Ok(Outcome::Skipped) => incomplete.extend(streams::kinds(stream)),
+                    Err(StreamError::Stopped) => {}
+                    Err(StreamError::Graph(e)) => {
+                        failure.get_or_insert(format!("{}: {e}", stream.name()));
+                        tasks.abort_all();
+                    }
+                    Err(StreamError::Other(e)) => {
+                        failure.get_or_insert(format!("{}: {e}", stream.name()));
+                        tasks.abort_all();
+                    }
+                }
+            },
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+    if let Some(failure) = failure {
+        return Err(ConnectorError::failed(failure));
+    }
+    if ctx.is_cancelled() {
+        return Err(ConnectorError::cancelled());
+    }
+    let mut summary = ctx.summary();
+    summary.message = format!("Read {} records with {} Graph requests.", summary.total(), graph.requests());
+    Ok(summary)
+}
+
+/// Hands over every record already waiting in the channel.
+fn drain(rx: &mut mpsc::Receiver<Msg>, ctx: &mut RunContext<'_>) -> Result<(), ConnectorError> {
+    while let Ok(message) = rx.try_recv() {
+        match message {
+            Msg::Record(record) => ctx.emit(*record)?,
+            Msg::Progress(text) => ctx.progress(Progress::message(text)),
+            Msg::Warning(text) => ctx.warn(text),
+        }
+    }
+    Ok(())
+}
