@@ -55,14 +55,23 @@ pub struct TokenProvider {
 impl TokenProvider {
     /// A provider for these settings.
     pub fn new(http: reqwest::Client, settings: &Settings) -> Self {
-        let url = format!("{}/{}/oauth2/v2.0/token", settings.endpoints.authority, settings.tenant);
+        let url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            settings.endpoints.authority, settings.tenant
+        );
         let form = vec![
             ("client_id", settings.client_id.clone()),
             ("client_secret", settings.client_secret.clone()),
             ("grant_type", "client_credentials".to_owned()),
             ("scope", format!("{}/.default", settings.endpoints.graph)),
         ];
-        TokenProvider { http, url, form, tenant: settings.tenant.clone(), cached: Mutex::new(None) }
+        TokenProvider {
+            http,
+            url,
+            form,
+            tenant: settings.tenant.clone(),
+            cached: Mutex::new(None),
+        }
     }
 
     /// A valid token: the cached one, or a new one when it is close to expiry.
@@ -75,7 +84,10 @@ impl TokenProvider {
         }
         let (token, lifetime) = self.sign_in().await?;
         let renew_at = Instant::now() + lifetime.saturating_sub(RENEW_BEFORE).max(lifetime / 2);
-        *cached = Some(Cached { token: token.clone(), renew_at });
+        *cached = Some(Cached {
+            token: token.clone(),
+            renew_at,
+        });
         Ok(token)
     }
 
@@ -96,15 +108,22 @@ impl TokenProvider {
             let response = match self.http.post(&self.url).form(&self.form).send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    last = format!("cannot reach the sign-in endpoint {}: {}", self.url, crate::http::reason(&e));
+                    last = format!(
+                        "cannot reach the sign-in endpoint {}: {}",
+                        self.url,
+                        crate::http::reason(&e)
+                    );
                     continue;
                 }
             };
             let status = response.status();
             let body = response.bytes().await.unwrap_or_default();
             if status.is_success() {
-                let token: TokenResponse = serde_json::from_slice(&body)
-                    .map_err(|e| SignInError(format!("the sign-in endpoint answered an unreadable token: {e}")))?;
+                let token: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
+                    SignInError(format!(
+                        "the sign-in endpoint answered an unreadable token: {e}"
+                    ))
+                })?;
                 let seconds = token
                     .expires_in
                     .as_u64()
@@ -143,8 +162,16 @@ fn explain(error: &AadError, tenant: &str, status: u16) -> String {
             other => format!("sign-in failed ({other})"),
         },
     };
-    let aadsts = if code > 0 { format!(" [AADSTS{code}]") } else { String::new() };
-    let trace = if error.trace_id.is_empty() { String::new() } else { format!(" (trace id {})", error.trace_id) };
+    let aadsts = if code > 0 {
+        format!(" [AADSTS{code}]")
+    } else {
+        String::new()
+    };
+    let trace = if error.trace_id.is_empty() {
+        String::new()
+    } else {
+        format!(" (trace id {})", error.trace_id)
+    };
     let _ = &error.error_description;
     format!("sign-in failed: {what}{aadsts}{trace}")
 }
@@ -155,10 +182,21 @@ mod tests {
 
     #[test]
     fn aadsts_codes_become_instructions() {
-        let e = AadError { error: "invalid_client".into(), error_codes: vec![7000215], ..Default::default() };
+        let e = AadError {
+            error: "invalid_client".into(),
+            error_codes: vec![7000215],
+            ..Default::default()
+        };
         let text = explain(&e, "contoso.onmicrosoft.com", 401);
-        assert!(text.contains("Value (not its Secret ID)") && text.ends_with("[AADSTS7000215]"), "{text}");
-        let e = AadError { error: "invalid_request".into(), error_codes: vec![90002], ..Default::default() };
+        assert!(
+            text.contains("Value (not its Secret ID)") && text.ends_with("[AADSTS7000215]"),
+            "{text}"
+        );
+        let e = AadError {
+            error: "invalid_request".into(),
+            error_codes: vec![90002],
+            ..Default::default()
+        };
         assert!(explain(&e, "contoso", 400).contains("tenant 'contoso' is not found"));
     }
 }

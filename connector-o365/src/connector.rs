@@ -41,7 +41,10 @@ impl Connector for O365Connector {
             Ok(settings) => {
                 report.ok(
                     "Configuration",
-                    format!("Signs in at {} and reads {}.", settings.endpoints.authority, settings.endpoints.graph),
+                    format!(
+                        "Signs in at {} and reads {}.",
+                        settings.endpoints.authority, settings.endpoints.graph
+                    ),
                 );
                 settings
             }

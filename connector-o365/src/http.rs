@@ -73,12 +73,18 @@ impl std::fmt::Display for GraphError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             GraphError::SignIn(e) => write!(f, "{e}"),
-            GraphError::Forbidden { path, message } => write!(f, "{path} was refused (403): {message}"),
+            GraphError::Forbidden { path, message } => {
+                write!(f, "{path} was refused (403): {message}")
+            }
             GraphError::NotApplicable { path } => write!(
                 f,
                 "{path}: Intune answered that it is not applicable to this tenant: the tenant has no Intune licence"
             ),
-            GraphError::Status { path, status, message } => write!(f, "{path} failed with HTTP {status}: {message}"),
+            GraphError::Status {
+                path,
+                status,
+                message,
+            } => write!(f, "{path} failed with HTTP {status}: {message}"),
             GraphError::Exhausted { path, status: 429 } => write!(
                 f,
                 "Microsoft Graph kept throttling {path} (429) after {MAX_RETRIES} retries; run the sync later or lower max_concurrency"
@@ -88,9 +94,14 @@ impl std::fmt::Display for GraphError {
                 "Microsoft Graph stayed unavailable for {path} (HTTP {status}) after {MAX_RETRIES} retries; run the sync later"
             ),
             GraphError::Unreachable { path, reason } => {
-                write!(f, "cannot reach Microsoft Graph for {path} after {MAX_RETRIES} retries: {reason}")
+                write!(
+                    f,
+                    "cannot reach Microsoft Graph for {path} after {MAX_RETRIES} retries: {reason}"
+                )
             }
-            GraphError::Malformed { path, detail } => write!(f, "{path} answered something unreadable: {detail}"),
+            GraphError::Malformed { path, detail } => {
+                write!(f, "{path} answered something unreadable: {detail}")
+            }
         }
     }
 }
@@ -105,9 +116,15 @@ impl From<SignInError> for GraphError {
 /// gave no `Retry-After`: exponential, with jitter, capped.
 /// `INVHOST_O365_BACKOFF_MS` sets the first step (default 1000; tests use less).
 pub fn backoff(attempt: u32) -> Duration {
-    let base = std::env::var("INVHOST_O365_BACKOFF_MS").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(1_000);
+    let base = std::env::var("INVHOST_O365_BACKOFF_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(1_000);
     let exp = base.saturating_mul(1u64 << attempt.saturating_sub(1).min(16));
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     // ±25% jitter so that concurrent streams do not retry in lockstep.
     let jitter = (u64::from(nanos % 500) as i64 - 250) as f64 / 1000.0;
     let millis = (exp as f64 * (1.0 + jitter)).max(1.0) as u64;
@@ -170,7 +187,11 @@ impl Graph {
 
     /// Signs in (or uses the cached token).
     pub async fn sign_in(&self) -> Result<(), GraphError> {
-        self.tokens.token().await.map(drop).map_err(GraphError::SignIn)
+        self.tokens
+            .token()
+            .await
+            .map(drop)
+            .map_err(GraphError::SignIn)
     }
 
     /// An absolute URL for a path under the Graph root.
@@ -190,14 +211,30 @@ impl Graph {
 
     /// Sends a request with retries; returns the response of the first
     /// non-retryable status, with its body read.
-    async fn send(&self, method: Method, url: &str, body: Option<&Value>) -> Result<(StatusCode, header::HeaderMap, Vec<u8>), GraphError> {
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, header::HeaderMap, Vec<u8>), GraphError> {
         let path = self.path_of(url);
         let mut reauthenticated = false;
         let mut attempt = 0;
         loop {
-            let permit = self.slots.acquire().await.map_err(|_| GraphError::Unreachable { path: path.clone(), reason: "the client was shut down".into() })?;
+            let permit = self
+                .slots
+                .acquire()
+                .await
+                .map_err(|_| GraphError::Unreachable {
+                    path: path.clone(),
+                    reason: "the client was shut down".into(),
+                })?;
             let token = self.tokens.token().await?;
-            let mut request = self.http.request(method.clone(), url).bearer_auth(&token).header(header::ACCEPT, "application/json");
+            let mut request = self
+                .http
+                .request(method.clone(), url)
+                .bearer_auth(&token)
+                .header(header::ACCEPT, "application/json");
             if let Some(body) = body {
                 request = request.json(body);
             }
@@ -229,11 +266,12 @@ impl Graph {
                     self.tokens.invalidate(&token).await;
                     reauthenticated = true;
                 }
-                Ok((status, _, _, wait))
-                    if matches!(status.as_u16(), 429 | 503 | 504) =>
-                {
+                Ok((status, _, _, wait)) if matches!(status.as_u16(), 429 | 503 | 504) => {
                     if attempt > MAX_RETRIES {
-                        return Err(GraphError::Exhausted { path, status: status.as_u16() });
+                        return Err(GraphError::Exhausted {
+                            path,
+                            status: status.as_u16(),
+                        });
                     }
                     let wait = wait.unwrap_or_else(|| backoff(attempt));
                     tracing::debug!(%path, status = status.as_u16(), wait_ms = wait.as_millis() as u64, "Graph throttled or busy; waiting.");
@@ -244,10 +282,22 @@ impl Graph {
         }
     }
 
-    fn error(&self, path: String, status: StatusCode, body: &[u8], headers: &header::HeaderMap) -> GraphError {
+    fn error(
+        &self,
+        path: String,
+        status: StatusCode,
+        body: &[u8],
+        headers: &header::HeaderMap,
+    ) -> GraphError {
         let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-        let code = parsed["error"]["code"].as_str().unwrap_or_default().to_owned();
-        let mut message = parsed["error"]["message"].as_str().unwrap_or_default().to_owned();
+        let code = parsed["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let mut message = parsed["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         // Intune wraps its own JSON document inside `message`.
         if let Ok(inner) = serde_json::from_str::<Value>(&message)
             && let Some(text) = inner["Message"].as_str()
@@ -257,10 +307,18 @@ impl Graph {
         let request_id = parsed["error"]["innerError"]["request-id"]
             .as_str()
             .map(str::to_owned)
-            .or_else(|| headers.get("request-id").and_then(|v| v.to_str().ok()).map(str::to_owned));
+            .or_else(|| {
+                headers
+                    .get("request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            });
         tracing::debug!(%path, status = status.as_u16(), %code, request_id = request_id.as_deref().unwrap_or(""), "Graph error.");
         if status == StatusCode::FORBIDDEN {
-            return GraphError::Forbidden { path, message: if message.is_empty() { code } else { message } };
+            return GraphError::Forbidden {
+                path,
+                message: if message.is_empty() { code } else { message },
+            };
         }
         if message.contains("not applicable to target tenant") {
             return GraphError::NotApplicable { path };
@@ -275,7 +333,11 @@ impl Graph {
             Some(id) => format!("{message} (request id {id})"),
             None => message,
         };
-        GraphError::Status { path, status: status.as_u16(), message }
+        GraphError::Status {
+            path,
+            status: status.as_u16(),
+            message,
+        }
     }
 
     /// GET a JSON document.
@@ -288,13 +350,21 @@ impl Graph {
         self.json(Method::POST, url, Some(body)).await
     }
 
-    async fn json(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Value, GraphError> {
+    async fn json(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, GraphError> {
         let path = self.path_of(url);
         let (status, headers, bytes) = self.send(method, url, body).await?;
         if !status.is_success() {
             return Err(self.error(path, status, &bytes, &headers));
         }
-        serde_json::from_slice(&bytes).map_err(|e| GraphError::Malformed { path, detail: e.to_string() })
+        serde_json::from_slice(&bytes).map_err(|e| GraphError::Malformed {
+            path,
+            detail: e.to_string(),
+        })
     }
 
     /// One page of a collection.
@@ -303,9 +373,17 @@ impl Graph {
         let mut document = self.get_json(url).await?;
         let value = match document.get_mut("value").map(Value::take) {
             Some(Value::Array(items)) => items,
-            _ => return Err(GraphError::Malformed { path, detail: "no 'value' array".into() }),
+            _ => {
+                return Err(GraphError::Malformed {
+                    path,
+                    detail: "no 'value' array".into(),
+                });
+            }
         };
-        let next = document.get("@odata.nextLink").and_then(Value::as_str).map(str::to_owned);
+        let next = document
+            .get("@odata.nextLink")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         Ok(Page { value, next })
     }
 
@@ -318,14 +396,25 @@ impl Graph {
             let location = headers
                 .get(header::LOCATION)
                 .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| GraphError::Malformed { path: path.clone(), detail: "a redirect without Location".into() })?;
+                .ok_or_else(|| GraphError::Malformed {
+                    path: path.clone(),
+                    detail: "a redirect without Location".into(),
+                })?;
             return self.download(location, &path).await;
         }
         if !status.is_success() {
             return Err(self.error(path, status, &bytes, &headers));
         }
-        let file = TempFile::new("report").map_err(|e| GraphError::Malformed { path: path.clone(), detail: e })?;
-        tokio::fs::write(&file.path, &bytes).await.map_err(|e| GraphError::Malformed { path, detail: e.to_string() })?;
+        let file = TempFile::new("report").map_err(|e| GraphError::Malformed {
+            path: path.clone(),
+            detail: e,
+        })?;
+        tokio::fs::write(&file.path, &bytes)
+            .await
+            .map_err(|e| GraphError::Malformed {
+                path,
+                detail: e.to_string(),
+            })?;
         Ok(file)
     }
 
@@ -341,7 +430,10 @@ impl Graph {
                 Err(Retry::Yes(why)) => why,
             };
             if attempt > MAX_RETRIES {
-                return Err(GraphError::Unreachable { path, reason: failure });
+                return Err(GraphError::Unreachable {
+                    path,
+                    reason: failure,
+                });
             }
             tokio::time::sleep(backoff(attempt)).await;
         }
@@ -350,7 +442,12 @@ impl Graph {
     async fn download_once(&self, url: &str) -> Result<TempFile, Retry> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let what = "the download of a pre-signed URL".to_owned();
-        let mut response = self.http.get(url).send().await.map_err(|e| Retry::Yes(reason(&e)))?;
+        let mut response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| Retry::Yes(reason(&e)))?;
         let status = response.status();
         if matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504) {
             return Err(Retry::Yes(format!("HTTP {status}")));
@@ -363,14 +460,32 @@ impl Graph {
                 message: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
             }));
         }
-        let file = TempFile::new("download").map_err(|e| Retry::No(GraphError::Malformed { path: what.clone(), detail: e }))?;
-        let mut out = tokio::fs::File::create(&file.path)
-            .await
-            .map_err(|e| Retry::No(GraphError::Malformed { path: what.clone(), detail: e.to_string() }))?;
+        let file = TempFile::new("download").map_err(|e| {
+            Retry::No(GraphError::Malformed {
+                path: what.clone(),
+                detail: e,
+            })
+        })?;
+        let mut out = tokio::fs::File::create(&file.path).await.map_err(|e| {
+            Retry::No(GraphError::Malformed {
+                path: what.clone(),
+                detail: e.to_string(),
+            })
+        })?;
         while let Some(chunk) = response.chunk().await.map_err(|e| Retry::Yes(reason(&e)))? {
-            out.write_all(&chunk).await.map_err(|e| Retry::No(GraphError::Malformed { path: what.clone(), detail: e.to_string() }))?;
+            out.write_all(&chunk).await.map_err(|e| {
+                Retry::No(GraphError::Malformed {
+                    path: what.clone(),
+                    detail: e.to_string(),
+                })
+            })?;
         }
-        out.flush().await.map_err(|e| Retry::No(GraphError::Malformed { path: what, detail: e.to_string() }))?;
+        out.flush().await.map_err(|e| {
+            Retry::No(GraphError::Malformed {
+                path: what,
+                detail: e.to_string(),
+            })
+        })?;
         Ok(file)
     }
 }
@@ -405,4 +520,3 @@ impl Drop for TempFile {
         let _ = std::fs::remove_file(&self.path);
     }
 }
-

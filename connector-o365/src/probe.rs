@@ -11,10 +11,16 @@ use crate::streams::{self, is_concealed};
 
 /// Runs the checks.
 pub fn test(settings: &Settings, report: &mut TestReport) {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
-            report.failed("Runtime", format!("cannot start the connector's runtime: {e}"));
+            report.failed(
+                "Runtime",
+                format!("cannot start the connector's runtime: {e}"),
+            );
             return;
         }
     };
@@ -33,7 +39,10 @@ async fn checks(settings: &Settings, report: &mut TestReport) {
     match graph.sign_in().await {
         Ok(()) => report.ok(
             "Sign-in",
-            format!("Signed in to tenant '{}' as application {}.", settings.tenant, settings.client_id),
+            format!(
+                "Signed in to tenant '{}' as application {}.",
+                settings.tenant, settings.client_id
+            ),
         ),
         Err(e) => {
             report.failed("Sign-in", e.to_string());
@@ -64,17 +73,34 @@ async fn probe(graph: &Graph, settings: &Settings, stream: Stream, report: &mut 
         Stream::Users => "/v1.0/users?$select=id&$top=1".to_owned(),
         Stream::Licences => "/v1.0/subscribedSkus?$select=skuId".to_owned(),
         Stream::EntraDevices => "/v1.0/devices?$select=id&$top=1".to_owned(),
-        Stream::ManagedDevices => "/v1.0/deviceManagement/managedDevices?$select=id&$top=1".to_owned(),
+        Stream::ManagedDevices => {
+            "/v1.0/deviceManagement/managedDevices?$select=id&$top=1".to_owned()
+        }
         Stream::Applications => "/v1.0/deviceManagement/detectedApps?$select=id&$top=1".to_owned(),
-        Stream::AppUsage => format!("/v1.0/reports/getM365AppUserDetail(period='{}')?$format=text/csv", settings.period),
-        Stream::Activations => "/v1.0/reports/getOffice365ActivationsUserDetail?$format=text/csv".to_owned(),
+        Stream::AppUsage => format!(
+            "/v1.0/reports/getM365AppUserDetail(period='{}')?$format=text/csv",
+            settings.period
+        ),
+        Stream::Activations => {
+            "/v1.0/reports/getOffice365ActivationsUserDetail?$format=text/csv".to_owned()
+        }
         Stream::ActiveUsers => {
-            format!("/v1.0/reports/getOffice365ActiveUserDetail(period='{}')?$format=text/csv", settings.period)
+            format!(
+                "/v1.0/reports/getOffice365ActiveUserDetail(period='{}')?$format=text/csv",
+                settings.period
+            )
         }
     };
     let url = graph.url(&path);
-    let is_report = matches!(stream, Stream::AppUsage | Stream::Activations | Stream::ActiveUsers);
-    let result = if is_report { graph.report(&url).await.map(Some) } else { graph.get_json(&url).await.map(|_| None) };
+    let is_report = matches!(
+        stream,
+        Stream::AppUsage | Stream::Activations | Stream::ActiveUsers
+    );
+    let result = if is_report {
+        graph.report(&url).await.map(Some)
+    } else {
+        graph.get_json(&url).await.map(|_| None)
+    };
     match result {
         Ok(None) => report.ok(name, format!("{path} answers.")),
         Ok(Some(file)) => match concealed(&file.path) {

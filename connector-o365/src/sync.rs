@@ -23,7 +23,9 @@ pub fn run(settings: Settings, ctx: &mut RunContext<'_>) -> Result<RunSummary, C
         .enable_all()
         .thread_name("invhost-o365")
         .build()
-        .map_err(|e| ConnectorError::failed(format!("cannot start the connector's runtime: {e}")))?;
+        .map_err(|e| {
+            ConnectorError::failed(format!("cannot start the connector's runtime: {e}"))
+        })?;
     let result = runtime.block_on(sync(settings, ctx));
     runtime.shutdown_timeout(Duration::from_secs(5));
     result
@@ -32,7 +34,10 @@ pub fn run(settings: Settings, ctx: &mut RunContext<'_>) -> Result<RunSummary, C
 async fn sync(settings: Settings, ctx: &mut RunContext<'_>) -> Result<RunSummary, ConnectorError> {
     let graph = Arc::new(Graph::new(&settings).map_err(ConnectorError::failed)?);
     ctx.progress(Progress::message("Signing in to Microsoft Graph"));
-    graph.sign_in().await.map_err(|e| ConnectorError::failed(e.to_string()))?;
+    graph
+        .sign_in()
+        .await
+        .map_err(|e| ConnectorError::failed(e.to_string()))?;
 
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let emitter = Emitter::new(tx);
@@ -134,7 +139,11 @@ async fn sync(settings: Settings, ctx: &mut RunContext<'_>) -> Result<RunSummary
         return Err(ConnectorError::cancelled());
     }
     let mut summary = ctx.summary();
-    summary.message = format!("Read {} records with {} Graph requests.", summary.total(), graph.requests());
+    summary.message = format!(
+        "Read {} records with {} Graph requests.",
+        summary.total(),
+        graph.requests()
+    );
     Ok(summary)
 }
 

@@ -32,7 +32,10 @@ const COLUMNS: [&str; 13] = [
 
 /// How long an export job may take (`INVHOST_O365_EXPORT_TIMEOUT_SECS`, default 30 minutes).
 fn export_timeout() -> Duration {
-    let secs = std::env::var("INVHOST_O365_EXPORT_TIMEOUT_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(1800);
+    let secs = std::env::var("INVHOST_O365_EXPORT_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1800);
     Duration::from_secs(secs)
 }
 
@@ -51,14 +54,17 @@ pub async fn read(graph: &Arc<Graph>, em: &Emitter) -> Result<Outcome, StreamErr
             return per_application(graph, em).await;
         }
         Err(GraphError::NotApplicable { .. }) => {
-            em.warn("Applications were not read: the tenant has no Intune licence.").await;
+            em.warn("Applications were not read: the tenant has no Intune licence.")
+                .await;
             return Ok(Outcome::Skipped);
         }
         Err(e) => return Err(e.into()),
     };
-    let id = text(&job["id"]).ok_or_else(|| StreamError::Other("the export job was created without an id".into()))?;
+    let id = text(&job["id"])
+        .ok_or_else(|| StreamError::Other("the export job was created without an id".into()))?;
     let url = poll(graph, em, &id).await?;
-    em.progress("Applications: downloading the app inventory export").await;
+    em.progress("Applications: downloading the app inventory export")
+        .await;
     let file = graph.download(&url, "the AppInvRawData export").await?;
     let em = em.clone();
     tokio::task::spawn_blocking(move || parse_export(&file.path, &em))
@@ -67,16 +73,24 @@ pub async fn read(graph: &Arc<Graph>, em: &Emitter) -> Result<Outcome, StreamErr
 }
 
 async fn poll(graph: &Graph, em: &Emitter, id: &str) -> Result<String, StreamError> {
-    let url = graph.url(&format!("/v1.0/deviceManagement/reports/exportJobs('{id}')"));
+    let url = graph.url(&format!(
+        "/v1.0/deviceManagement/reports/exportJobs('{id}')"
+    ));
     let started = Instant::now();
     let mut wait = Duration::from_millis(200);
     loop {
         let job = graph.get_json(&url).await?;
         match job["status"].as_str().unwrap_or_default() {
             "completed" => {
-                return text(&job["url"]).ok_or_else(|| StreamError::Other("the export job completed without a download URL".into()));
+                return text(&job["url"]).ok_or_else(|| {
+                    StreamError::Other("the export job completed without a download URL".into())
+                });
             }
-            "failed" => return Err(StreamError::Other("the Intune export job AppInvRawData failed; run the sync again later".into())),
+            "failed" => {
+                return Err(StreamError::Other(
+                    "the Intune export job AppInvRawData failed; run the sync again later".into(),
+                ));
+            }
             status => {
                 if started.elapsed() > export_timeout() {
                     return Err(StreamError::Other(format!(
@@ -84,7 +98,8 @@ async fn poll(graph: &Graph, em: &Emitter, id: &str) -> Result<String, StreamErr
                         export_timeout().as_secs() / 60
                     )));
                 }
-                em.progress(format!("Applications: export job {status}")).await;
+                em.progress(format!("Applications: export job {status}"))
+                    .await;
             }
         }
         tokio::time::sleep(wait).await;
@@ -93,35 +108,55 @@ async fn poll(graph: &Graph, em: &Emitter, id: &str) -> Result<String, StreamErr
 }
 
 fn parse_export(path: &std::path::Path, em: &Emitter) -> Result<Outcome, StreamError> {
-    let file = std::fs::File::open(path).map_err(|e| StreamError::Other(format!("cannot open the export: {e}")))?;
-    let mut archive = zip::ZipArchive::new(file).map_err(|e| StreamError::Other(format!("the export is not a valid zip file: {e}")))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| StreamError::Other(format!("cannot open the export: {e}")))?;
+    let mut archive = zip::ZipArchive::new(file)
+        .map_err(|e| StreamError::Other(format!("the export is not a valid zip file: {e}")))?;
     let index = (0..archive.len())
-        .find(|i| archive.by_index(*i).is_ok_and(|f| f.name().to_ascii_lowercase().ends_with(".csv")))
+        .find(|i| {
+            archive
+                .by_index(*i)
+                .is_ok_and(|f| f.name().to_ascii_lowercase().ends_with(".csv"))
+        })
         .ok_or_else(|| StreamError::Other("the export zip holds no CSV file".into()))?;
-    let entry = archive.by_index(index).map_err(|e| StreamError::Other(format!("the export zip is damaged: {e}")))?;
+    let entry = archive
+        .by_index(index)
+        .map_err(|e| StreamError::Other(format!("the export zip is damaged: {e}")))?;
     let mut reader = std::io::BufReader::new(entry);
     // Tolerate a byte-order mark at the start of the entry.
-    let mut csv = csvfile::from_reader(&mut reader, "the AppInvRawData export").map_err(StreamError::Other)?;
-    csv.require(&["ApplicationKey", "ApplicationName", "DeviceId"]).map_err(StreamError::Other)?;
+    let mut csv = csvfile::from_reader(&mut reader, "the AppInvRawData export")
+        .map_err(StreamError::Other)?;
+    csv.require(&["ApplicationKey", "ApplicationName", "DeviceId"])
+        .map_err(StreamError::Other)?;
     let mut row = csv::StringRecord::new();
     let mut apps: HashSet<String> = HashSet::new();
     let mut rows = 0u64;
     while csv.next_row(&mut row).map_err(StreamError::Other)? {
-        let (Some(key), Some(device)) = (csv.get(&row, "ApplicationKey"), csv.get(&row, "DeviceId")) else {
+        let (Some(key), Some(device)) =
+            (csv.get(&row, "ApplicationKey"), csv.get(&row, "DeviceId"))
+        else {
             continue;
         };
         if !apps.contains(key) {
             apps.insert(key.to_owned());
-            let mut app = Application::new(key, csv.get(&row, "ApplicationName").unwrap_or_default());
+            let mut app =
+                Application::new(key, csv.get(&row, "ApplicationName").unwrap_or_default());
             app.publisher = csv.get(&row, "ApplicationPublisher").map(str::to_owned);
-            app.version = csv.get(&row, "ApplicationVersion").or(csv.get(&row, "ApplicationShortVersion")).map(str::to_owned);
+            app.version = csv
+                .get(&row, "ApplicationVersion")
+                .or(csv.get(&row, "ApplicationShortVersion"))
+                .map(str::to_owned);
             app.platform = csv.get(&row, "Platform").map(str::to_owned);
             em.record_blocking(app)?;
         }
         em.record_blocking(Installation::new(device, key))?;
         rows += 1;
     }
-    tracing::debug!(rows, applications = apps.len(), "Read the app inventory export.");
+    tracing::debug!(
+        rows,
+        applications = apps.len(),
+        "Read the app inventory export."
+    );
     Ok(Outcome::Complete)
 }
 
@@ -134,18 +169,26 @@ async fn per_application(graph: &Arc<Graph>, em: &Emitter) -> Result<Outcome, St
         let page = match graph.page(&url).await {
             Ok(page) => page,
             Err(GraphError::Forbidden { .. }) => {
-                em.warn(format!("Applications were not read: {}.", super::grant(Stream::Applications))).await;
+                em.warn(format!(
+                    "Applications were not read: {}.",
+                    super::grant(Stream::Applications)
+                ))
+                .await;
                 return Ok(Outcome::Skipped);
             }
             Err(GraphError::NotApplicable { .. }) => {
-                em.warn("Applications were not read: the tenant has no Intune licence.").await;
+                em.warn("Applications were not read: the tenant has no Intune licence.")
+                    .await;
                 return Ok(Outcome::Skipped);
             }
             Err(e) => return Err(e.into()),
         };
         for item in &page.value {
-            let Some(id) = text(&item["id"]) else { continue };
-            let mut app = Application::new(id.clone(), text(&item["displayName"]).unwrap_or_default());
+            let Some(id) = text(&item["id"]) else {
+                continue;
+            };
+            let mut app =
+                Application::new(id.clone(), text(&item["displayName"]).unwrap_or_default());
             app.publisher = text(&item["publisher"]);
             app.version = text(&item["version"]);
             app.platform = text(&item["platform"]);
@@ -175,7 +218,9 @@ async fn per_application(graph: &Arc<Graph>, em: &Emitter) -> Result<Outcome, St
 }
 
 async fn devices_of(graph: &Graph, em: &Emitter, app: &str) -> Result<(), StreamError> {
-    let mut url = graph.url(&format!("/v1.0/deviceManagement/detectedApps/{app}/managedDevices?$select=id,deviceName"));
+    let mut url = graph.url(&format!(
+        "/v1.0/deviceManagement/detectedApps/{app}/managedDevices?$select=id,deviceName"
+    ));
     loop {
         let page = graph.page(&url).await?;
         for device in &page.value {

@@ -26,14 +26,23 @@ pub async fn entra(graph: &Graph, em: &Emitter) -> Result<Outcome, StreamError> 
         let page = match graph.page(&url).await {
             Ok(page) => page,
             Err(GraphError::Forbidden { .. }) => {
-                em.warn(format!("Entra devices were not read: {}.", super::grant(Stream::EntraDevices))).await;
+                em.warn(format!(
+                    "Entra devices were not read: {}.",
+                    super::grant(Stream::EntraDevices)
+                ))
+                .await;
                 return Ok(Outcome::Skipped);
             }
             Err(e) => return Err(e.into()),
         };
         for item in &page.value {
-            let Some(id) = text(&item["id"]) else { continue };
-            let mut device = Device::new(format!("entra:{id}"), text(&item["displayName"]).unwrap_or_default());
+            let Some(id) = text(&item["id"]) else {
+                continue;
+            };
+            let mut device = Device::new(
+                format!("entra:{id}"),
+                text(&item["displayName"]).unwrap_or_default(),
+            );
             device.entra_device_id = device_id(&item["deviceId"]);
             device.operating_system = text(&item["operatingSystem"]);
             device.os_version = text(&item["operatingSystemVersion"]);
@@ -41,7 +50,13 @@ pub async fn entra(graph: &Graph, em: &Emitter) -> Result<Outcome, StreamError> 
             device.model = text(&item["model"]);
             device.last_seen = when(&item["approximateLastSignInDateTime"]);
             device.ownership = text(&item["trustType"]);
-            device.compliance = item["isCompliant"].as_bool().map(|c| if c { "compliant".into() } else { "noncompliant".into() });
+            device.compliance = item["isCompliant"].as_bool().map(|c| {
+                if c {
+                    "compliant".into()
+                } else {
+                    "noncompliant".into()
+                }
+            });
             device.source_type = Some("entra".into());
             em.record(device).await?;
             seen += 1;
@@ -56,23 +71,32 @@ pub async fn entra(graph: &Graph, em: &Emitter) -> Result<Outcome, StreamError> 
 
 /// Reads Intune managed devices (keyed by the Intune device id).
 pub async fn intune(graph: &Graph, em: &Emitter) -> Result<Outcome, StreamError> {
-    let mut url = graph.url(&format!("/v1.0/deviceManagement/managedDevices?$select={INTUNE_SELECT}&$top=1000"));
+    let mut url = graph.url(&format!(
+        "/v1.0/deviceManagement/managedDevices?$select={INTUNE_SELECT}&$top=1000"
+    ));
     let mut seen = 0u64;
     loop {
         let page = match graph.page(&url).await {
             Ok(page) => page,
             Err(GraphError::Forbidden { .. }) => {
-                em.warn(format!("Intune devices were not read: {}.", super::grant(Stream::ManagedDevices))).await;
+                em.warn(format!(
+                    "Intune devices were not read: {}.",
+                    super::grant(Stream::ManagedDevices)
+                ))
+                .await;
                 return Ok(Outcome::Skipped);
             }
             Err(GraphError::NotApplicable { .. }) => {
-                em.warn("Intune devices were not read: the tenant has no Intune licence.").await;
+                em.warn("Intune devices were not read: the tenant has no Intune licence.")
+                    .await;
                 return Ok(Outcome::Skipped);
             }
             Err(e) => return Err(e.into()),
         };
         for item in &page.value {
-            let Some(id) = text(&item["id"]) else { continue };
+            let Some(id) = text(&item["id"]) else {
+                continue;
+            };
             let mut device = Device::new(id, text(&item["deviceName"]).unwrap_or_default());
             device.entra_device_id = device_id(&item["azureADDeviceId"]);
             device.serial_number = text(&item["serialNumber"]);

@@ -24,7 +24,9 @@ pub async fn read(
     };
     let mut n = 0;
     for sku in document["value"].as_array().into_iter().flatten() {
-        let Some(id) = text(&sku["skuId"]) else { continue };
+        let Some(id) = text(&sku["skuId"]) else {
+            continue;
+        };
         let part = text(&sku["skuPartNumber"]).unwrap_or_default();
         let mut licence = Licence::default();
         licence.source_key = id.to_ascii_lowercase();
@@ -43,7 +45,11 @@ pub async fn read(
     Ok(Outcome::Complete)
 }
 
-async fn derive(em: &Emitter, counts: &SkuCounts, users_done: Option<watch::Receiver<bool>>) -> Result<Outcome, StreamError> {
+async fn derive(
+    em: &Emitter,
+    counts: &SkuCounts,
+    users_done: Option<watch::Receiver<bool>>,
+) -> Result<Outcome, StreamError> {
     let Some(mut done) = users_done else {
         em.warn(format!(
             "Licences were not read: /subscribedSkus was refused ({}), and deriving them needs the users stream.",
@@ -55,7 +61,10 @@ async fn derive(em: &Emitter, counts: &SkuCounts, users_done: Option<watch::Rece
     if done.wait_for(|finished| *finished).await.is_err() {
         return Err(StreamError::Stopped);
     }
-    let counts: Vec<(String, u64)> = counts.lock().map(|c| c.iter().map(|(k, v)| (k.clone(), *v)).collect()).unwrap_or_default();
+    let counts: Vec<(String, u64)> = counts
+        .lock()
+        .map(|c| c.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        .unwrap_or_default();
     for (sku, assigned) in &counts {
         let mut licence = Licence::default();
         licence.source_key = sku.clone();

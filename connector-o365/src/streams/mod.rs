@@ -64,12 +64,17 @@ impl Emitter {
 
     /// Sends a record; waits while the host catches up.
     pub async fn record(&self, record: impl Into<Record>) -> Result<(), StreamError> {
-        self.tx.send(Msg::Record(Box::new(record.into()))).await.map_err(|_| StreamError::Stopped)
+        self.tx
+            .send(Msg::Record(Box::new(record.into())))
+            .await
+            .map_err(|_| StreamError::Stopped)
     }
 
     /// Sends a record from a blocking thread (report parsing).
     pub fn record_blocking(&self, record: impl Into<Record>) -> Result<(), StreamError> {
-        self.tx.blocking_send(Msg::Record(Box::new(record.into()))).map_err(|_| StreamError::Stopped)
+        self.tx
+            .blocking_send(Msg::Record(Box::new(record.into())))
+            .map_err(|_| StreamError::Stopped)
     }
 
     /// A progress note.
@@ -122,17 +127,27 @@ pub fn grant(stream: Stream) -> String {
 
 /// Graph's "not set" timestamp, and empty strings, as `None`.
 pub fn when(value: &serde_json::Value) -> Option<String> {
-    value.as_str().filter(|s| !s.is_empty() && !s.starts_with("0001-01-01")).map(str::to_owned)
+    value
+        .as_str()
+        .filter(|s| !s.is_empty() && !s.starts_with("0001-01-01"))
+        .map(str::to_owned)
 }
 
 /// A non-empty string field.
 pub fn text(value: &serde_json::Value) -> Option<String> {
-    value.as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    value
+        .as_str()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// A concealed report identity: 32 upper-case hex characters, no `@`.
 pub fn is_concealed(upn: &str) -> bool {
-    upn.len() == 32 && upn.chars().all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c))
+    upn.len() == 32
+        && upn
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c))
 }
 
 #[cfg(test)]

@@ -22,14 +22,23 @@ pub async fn read(graph: &Graph, em: &Emitter, counts: &SkuCounts) -> Result<Out
         let page = match graph.page(&url).await {
             Ok(page) => page,
             Err(GraphError::Forbidden { .. }) => {
-                em.warn(format!("Users were not read: {}.", super::grant(Stream::Users))).await;
+                em.warn(format!(
+                    "Users were not read: {}.",
+                    super::grant(Stream::Users)
+                ))
+                .await;
                 return Ok(Outcome::Skipped);
             }
             Err(e) => return Err(e.into()),
         };
         for item in &page.value {
-            let Some(id) = text(&item["id"]) else { continue };
-            let mut user = User::new(id.clone(), text(&item["userPrincipalName"]).unwrap_or_default());
+            let Some(id) = text(&item["id"]) else {
+                continue;
+            };
+            let mut user = User::new(
+                id.clone(),
+                text(&item["userPrincipalName"]).unwrap_or_default(),
+            );
             user.display_name = text(&item["displayName"]);
             user.mail = text(&item["mail"]);
             user.enabled = item["accountEnabled"].as_bool();
@@ -39,7 +48,9 @@ pub async fn read(graph: &Graph, em: &Emitter, counts: &SkuCounts) -> Result<Out
             user.created = when(&item["createdDateTime"]);
             em.record(user).await?;
             for licence in item["assignedLicenses"].as_array().into_iter().flatten() {
-                let Some(sku) = text(&licence["skuId"]) else { continue };
+                let Some(sku) = text(&licence["skuId"]) else {
+                    continue;
+                };
                 if let Ok(mut counts) = counts.lock() {
                     *counts.entry(sku.to_ascii_lowercase()).or_default() += 1;
                 }

@@ -1,0 +1,1 @@
+//! The Graph simulator (being written).
