@@ -10,5 +10,6 @@
 mod support;
 
 mod cli;
+mod o365;
 mod plugins;
 mod store;

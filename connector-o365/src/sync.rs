@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use connector_core::{ConnectorError, Progress, RecordKind, RunContext, RunSummary};
@@ -17,6 +18,11 @@ use crate::streams::{self, Emitter, Msg, Outcome, StreamError, users::SkuCounts}
 const CHANNEL: usize = 2_048;
 
 /// Runs Sync Data.
+///
+/// The streams run on the connector's own runtime; the calling thread only
+/// hands their records to the host. The host's callbacks are never called
+/// from inside the runtime, so a host built on the same async runtime (a
+/// built-in connector shares the host's copy of tokio) may block in them.
 pub fn run(settings: Settings, ctx: &mut RunContext<'_>) -> Result<RunSummary, ConnectorError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -26,14 +32,74 @@ pub fn run(settings: Settings, ctx: &mut RunContext<'_>) -> Result<RunSummary, C
         .map_err(|e| {
             ConnectorError::failed(format!("cannot start the connector's runtime: {e}"))
         })?;
-    let result = runtime.block_on(sync(settings, ctx));
+    let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let driver = runtime.spawn(sync(settings, tx, Arc::clone(&cancel)));
+    let mut stopped = None;
+    loop {
+        if ctx.is_cancelled() {
+            stopped = Some(ConnectorError::cancelled());
+            break;
+        }
+        let next = runtime
+            .block_on(async { tokio::time::timeout(Duration::from_millis(200), rx.recv()).await });
+        let handed = match next {
+            Err(_) => continue,
+            Ok(None) => break,
+            Ok(Some(Msg::Record(record))) => ctx.emit(*record),
+            Ok(Some(Msg::Complete(kind))) => ctx.complete(kind),
+            Ok(Some(Msg::Progress(text))) => {
+                ctx.progress(Progress::message(text));
+                Ok(())
+            }
+            Ok(Some(Msg::Warning(text))) => {
+                ctx.warn(text);
+                Ok(())
+            }
+        };
+        if let Err(e) = handed {
+            stopped = Some(e);
+            break;
+        }
+    }
+    if let Some(error) = stopped {
+        cancel.store(true, Ordering::SeqCst);
+        drop(rx);
+        driver.abort();
+        runtime.shutdown_timeout(Duration::from_secs(5));
+        return Err(error);
+    }
+    let result = runtime
+        .block_on(driver)
+        .map_err(|e| ConnectorError::failed(format!("the sync crashed: {e}")))?;
     runtime.shutdown_timeout(Duration::from_secs(5));
-    result
+    let requests = result?;
+    let mut summary = ctx.summary();
+    summary.message = format!(
+        "Read {} records with {requests} Graph requests.",
+        summary.total()
+    );
+    Ok(summary)
 }
 
-async fn sync(settings: Settings, ctx: &mut RunContext<'_>) -> Result<RunSummary, ConnectorError> {
+/// The run on the runtime: every selected stream, records forwarded to `out`
+/// in order, each kind's completion after its last record. Returns the
+/// number of Graph requests.
+async fn sync(
+    settings: Settings,
+    out: mpsc::Sender<Msg>,
+    cancel: Arc<AtomicBool>,
+) -> Result<u64, ConnectorError> {
     let graph = Arc::new(Graph::new(&settings).map_err(ConnectorError::failed)?);
-    ctx.progress(Progress::message("Signing in to Microsoft Graph"));
+    let forward = |message: Msg| {
+        let out = out.clone();
+        async move {
+            out.send(message)
+                .await
+                .map_err(|_| ConnectorError::cancelled())
+        }
+    };
+    forward(Msg::Progress("Signing in to Microsoft Graph".into())).await?;
     graph
         .sign_in()
         .await
@@ -79,20 +145,18 @@ async fn sync(settings: Settings, ctx: &mut RunContext<'_>) -> Result<RunSummary
     let mut failure: Option<String> = None;
     let mut channel_open = true;
     while channel_open || !tasks.is_empty() {
-        if ctx.is_cancelled() {
+        if cancel.load(Ordering::SeqCst) {
             tasks.abort_all();
             return Err(ConnectorError::cancelled());
         }
         tokio::select! {
             message = rx.recv(), if channel_open => match message {
-                Some(Msg::Record(record)) => {
-                    if let Err(e) = ctx.emit(*record) {
+                Some(message) => {
+                    if let Err(e) = forward(message).await {
                         tasks.abort_all();
                         return Err(e);
                     }
                 }
-                Some(Msg::Progress(text)) => ctx.progress(Progress::message(text)),
-                Some(Msg::Warning(text)) => ctx.warn(text),
                 None => channel_open = false,
             },
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
@@ -112,8 +176,10 @@ async fn sync(settings: Settings, ctx: &mut RunContext<'_>) -> Result<RunSummary
                             *left = left.saturating_sub(1);
                             if *left == 0 && !incomplete.contains(kind) && failure.is_none() {
                                 // The stream's records were all sent before it returned.
-                                drain(&mut rx, ctx)?;
-                                ctx.complete(*kind)?;
+                                while let Ok(message) = rx.try_recv() {
+                                    forward(message).await?;
+                                }
+                                forward(Msg::Complete(*kind)).await?;
                             }
                         }
                     }
@@ -135,26 +201,5 @@ async fn sync(settings: Settings, ctx: &mut RunContext<'_>) -> Result<RunSummary
     if let Some(failure) = failure {
         return Err(ConnectorError::failed(failure));
     }
-    if ctx.is_cancelled() {
-        return Err(ConnectorError::cancelled());
-    }
-    let mut summary = ctx.summary();
-    summary.message = format!(
-        "Read {} records with {} Graph requests.",
-        summary.total(),
-        graph.requests()
-    );
-    Ok(summary)
-}
-
-/// Hands over every record already waiting in the channel.
-fn drain(rx: &mut mpsc::Receiver<Msg>, ctx: &mut RunContext<'_>) -> Result<(), ConnectorError> {
-    while let Ok(message) = rx.try_recv() {
-        match message {
-            Msg::Record(record) => ctx.emit(*record)?,
-            Msg::Progress(text) => ctx.progress(Progress::message(text)),
-            Msg::Warning(text) => ctx.warn(text),
-        }
-    }
-    Ok(())
+    Ok(graph.requests())
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    action::ActionCommand, connector::ConnectorCommand, execute::ExecuteArgs,
+    action::ActionCommand, connector::ConnectorCommand, demo::DemoArgs, execute::ExecuteArgs,
     inventory::InventoryArgs, plugin::PluginCommand, process_log::ProcessLogArgs,
     repository::RepositoryCommand,
 };
@@ -69,4 +69,6 @@ pub enum Command {
     ProcessLog(ProcessLogArgs),
     /// Read a repository's inventory.
     Inventory(InventoryArgs),
+    /// See the whole product work: the built-in Graph simulator, synced into a fresh SQLite repository.
+    Demo(DemoArgs),
 }

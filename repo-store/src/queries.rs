@@ -232,4 +232,89 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// The applications used by the most users (from usage reports), with
+    /// how many users and the latest activity.
+    pub async fn top_usage(
+        &self,
+        repository_id: i64,
+        limit: u64,
+    ) -> Result<Vec<(String, u64, Option<String>)>, StoreError> {
+        let select = Query::select()
+            .column(Alias::new("application"))
+            .expr_as(
+                Func::count_distinct(Expr::col(Alias::new("user_name"))),
+                Alias::new("users"),
+            )
+            .expr_as(
+                Func::max(Expr::col(Alias::new("last_activity"))),
+                Alias::new("last"),
+            )
+            .from(Alias::new("raw_application_usage"))
+            .and_where(Expr::col(Alias::new("repository_id")).eq(repository_id))
+            .group_by_col(Alias::new("application"))
+            .order_by_expr(Expr::cust("2"), Order::Desc)
+            .order_by(Alias::new("application"), Order::Asc)
+            .limit(limit)
+            .to_owned();
+        let rows = self.db.query_all(self.db_backend().build(&select)).await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<String>("", "application")?,
+                    row.try_get::<i64>("", "users")? as u64,
+                    row.try_get::<Option<String>>("", "last")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The application titles installed on the most devices.
+    pub async fn top_installed(
+        &self,
+        repository_id: i64,
+        limit: u64,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let (i, a) = (Alias::new("i"), Alias::new("a"));
+        let select = Query::select()
+            .expr_as(
+                Expr::col((a.clone(), Alias::new("name"))),
+                Alias::new("name"),
+            )
+            .expr_as(
+                Func::count(Expr::col((i.clone(), Alias::new("source_key")))),
+                Alias::new("installs"),
+            )
+            .from_as(Alias::new("raw_installations"), i.clone())
+            .join_as(
+                JoinType::InnerJoin,
+                Alias::new("raw_applications"),
+                a.clone(),
+                Expr::col((a.clone(), Alias::new("repository_id")))
+                    .equals((i.clone(), Alias::new("repository_id")))
+                    .and(
+                        Expr::col((a.clone(), Alias::new("connector_id")))
+                            .equals((i.clone(), Alias::new("connector_id"))),
+                    )
+                    .and(
+                        Expr::col((a.clone(), Alias::new("source_key")))
+                            .equals((i.clone(), Alias::new("application_key"))),
+                    ),
+            )
+            .and_where(Expr::col((i.clone(), Alias::new("repository_id"))).eq(repository_id))
+            .group_by_col((a.clone(), Alias::new("name")))
+            .order_by_expr(Expr::cust("2"), Order::Desc)
+            .order_by((a.clone(), Alias::new("name")), Order::Asc)
+            .limit(limit)
+            .to_owned();
+        let rows = self.db.query_all(self.db_backend().build(&select)).await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<String>("", "name")?,
+                    row.try_get::<i64>("", "installs")? as u64,
+                ))
+            })
+            .collect()
+    }
 }

@@ -1,5 +1,6 @@
 //! The `invhost` binary, run as an operator would.
 
+mod demo;
 mod plugin;
 mod secrets;
 mod workflow;

@@ -22,6 +22,8 @@ pub enum Msg {
     Progress(String),
     /// A limitation the operator should know of (goes to the process log).
     Warning(String),
+    /// A kind delivered in full (sent by the run, after the kind's last record).
+    Complete(RecordKind),
 }
 
 /// How a stream ended, when it did not fail.

@@ -91,7 +91,8 @@ pub async fn exec(args: ExecuteArgs, host: &Host, json: bool) -> Result<ExitCode
     })
 }
 
-fn summary(process: &ProcessRow) -> String {
+/// One line per finished process.
+pub fn summary(process: &ProcessRow) -> String {
     let counts: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&process.counts).unwrap_or_default();
     let counts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -109,7 +110,7 @@ fn summary(process: &ProcessRow) -> String {
 }
 
 /// Shows progress on stderr: a live line on a terminal, plain lines otherwise.
-async fn draw(live: Live, done: Arc<AtomicBool>) {
+pub async fn draw(live: Live, done: Arc<AtomicBool>) {
     let terminal = std::io::stderr().is_terminal();
     let bar = terminal.then(|| {
         let bar = ProgressBar::new_spinner();

@@ -2,6 +2,7 @@
 
 pub mod action;
 pub mod connector;
+pub mod demo;
 pub mod execute;
 pub mod inventory;
 pub mod plugin;
@@ -37,6 +38,7 @@ pub fn exec(cli: Cli) -> Result<ExitCode> {
             Command::Execute(args) => execute::exec(args, &host, json).await,
             Command::ProcessLog(args) => process_log::exec(args, &host, json).await,
             Command::Inventory(args) => inventory::exec(args, &host, json).await,
+            Command::Demo(args) => demo::exec(args, &host.config, json).await,
         }
     })
 }

@@ -147,6 +147,31 @@ pub async fn add(
     input: &ParameterInput,
     run_consolidation: bool,
 ) -> Result<ConnectorRow> {
+    let handle = host
+        .registry()
+        .require(connector_type)
+        .map_err(|e| anyhow!(e))?;
+    let parameters = build_parameters(handle, Parameters::new(), input)?;
+    create(
+        host,
+        store,
+        connector_type,
+        name,
+        parameters,
+        run_consolidation,
+    )
+    .await
+}
+
+/// Creates a connector from parameters already in hand, validated first.
+pub async fn create(
+    host: &Host,
+    store: &Store,
+    connector_type: &str,
+    name: &str,
+    parameters: Parameters,
+    run_consolidation: bool,
+) -> Result<ConnectorRow> {
     let name = name.trim();
     anyhow::ensure!(!name.is_empty(), "a connector needs a name");
     let handle = host
@@ -158,7 +183,9 @@ pub async fn add(
             "a connector named '{name}' already exists (invhost connector edit '{name}' changes it)"
         );
     }
-    let parameters = build_parameters(handle, Parameters::new(), input)?;
+    handle
+        .prepare(&parameters)
+        .map_err(|e| anyhow!(e.message))?;
     let key = host.key()?;
     let new = NewConnector {
         name: name.to_owned(),

@@ -1,0 +1,162 @@
+//! `invhost demo`: starts the Graph simulator, creates a fresh SQLite
+//! repository, adds a Microsoft 365 connector pointing at it, tests it, syncs
+//! it and shows what it found.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Result;
+use clap::Args;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::ops::demo;
+use crate::ops::execute::{self, ExecuteRequest, Live};
+use crate::ops::host::Host;
+use crate::output;
+
+/// Run the whole product against the built-in Graph simulator.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Users in the simulated tenant.
+    #[arg(long, default_value_t = 60)]
+    pub users: usize,
+    /// Intune devices in the simulated tenant.
+    #[arg(long, default_value_t = 45)]
+    pub devices: usize,
+}
+
+#[derive(Serialize)]
+struct DemoReport {
+    repository: String,
+    counts: std::collections::BTreeMap<String, u64>,
+    most_used: Vec<Used>,
+    most_installed: Vec<Installed>,
+}
+
+#[derive(Serialize)]
+struct Used {
+    application: String,
+    users: u64,
+    last_activity: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Installed {
+    application: String,
+    installations: u64,
+}
+
+/// Runs the demo.
+pub async fn exec(args: DemoArgs, base: &Config, json: bool) -> Result<ExitCode> {
+    let config = demo::config(base)?;
+    let database = config.database.clone();
+    let host = Host::new(config);
+    let simulator = demo::start_simulator(args.users, args.devices).await?;
+    output::note(&format!(
+        "Graph simulator listening at {} ({} users, {} devices).",
+        simulator.base_url(),
+        args.users,
+        args.devices
+    ));
+    let store = host.store().await?;
+    demo::add_connector(&host, &store, &simulator).await?;
+    output::note(&format!(
+        "Added connector '{}' (o365) pointing at the simulator.",
+        demo::CONNECTOR
+    ));
+
+    let (_, report) = crate::ops::connectors::test(&host, &store, demo::CONNECTOR).await?;
+    if !json {
+        output::line(&format!("Test of '{}':", demo::CONNECTOR));
+        for check in &report.checks {
+            output::line(&format!(
+                "  {:<7} {}: {}",
+                check.status.to_string(),
+                check.name,
+                check.message
+            ));
+        }
+    }
+
+    let request = ExecuteRequest {
+        repository: repo_store::DEFAULT_REPOSITORY.into(),
+        action: crate::ops::actions::sync_action(demo::CONNECTOR),
+        clean: false,
+    };
+    let live = Live::default();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicBool::new(false));
+    let drawer = tokio::spawn(super::execute::draw(Arc::clone(&live), Arc::clone(&done)));
+    let result = execute::execute(&host, &store, &request, &live, &cancel).await;
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = drawer.await;
+    let processes = result?;
+    simulator.shutdown().await;
+
+    let repository = store.repository(repo_store::DEFAULT_REPOSITORY).await?;
+    let counts = store.raw_counts(repository.id).await?;
+    let most_used = store.top_usage(repository.id, 10).await?;
+    let most_installed = store.top_installed(repository.id, 10).await?;
+    let failed = processes.iter().any(|p| p.status != "succeeded");
+    if json {
+        output::print_json(&DemoReport {
+            repository: database,
+            counts: counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            most_used: most_used
+                .into_iter()
+                .map(|(application, users, last_activity)| Used {
+                    application,
+                    users,
+                    last_activity,
+                })
+                .collect(),
+            most_installed: most_installed
+                .into_iter()
+                .map(|(application, installations)| Installed {
+                    application,
+                    installations,
+                })
+                .collect(),
+        })?;
+    } else {
+        output::line("");
+        for process in &processes {
+            output::line(&super::execute::summary(process));
+        }
+        output::line("");
+        let mut table = output::table(["RECORDS", "COUNT"]);
+        for (kind, n) in &counts {
+            table.add_row([kind.to_string(), n.to_string()]);
+        }
+        output::print_table(&table);
+        output::line("");
+        output::line("Most used (Microsoft 365 usage reports):");
+        let mut table = output::table(["APPLICATION", "USERS", "LAST ACTIVITY"]);
+        for (application, users, last) in &most_used {
+            table.add_row([
+                application.clone(),
+                users.to_string(),
+                last.clone().unwrap_or_default(),
+            ]);
+        }
+        output::print_table(&table);
+        output::line("");
+        output::line("Most installed (Intune app inventory):");
+        let mut table = output::table(["APPLICATION", "DEVICES"]);
+        for (application, n) in &most_installed {
+            table.add_row([application.clone(), n.to_string()]);
+        }
+        output::print_table(&table);
+        output::line("");
+        output::line(&format!(
+            "The demo repository stays at {database}; explore it with: invhost --database '{database}' inventory devices"
+        ));
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
