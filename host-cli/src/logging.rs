@@ -32,6 +32,10 @@ pub fn init(verbose: u8, quiet: bool) {
 /// names them explicitly, so that `INVHOST_LOG=trace` cannot leak a secret.
 fn harden(spec: &str) -> String {
     let mut spec = spec.to_owned();
+    let lower = spec.to_ascii_lowercase();
+    if !lower.contains("debug") && !lower.contains("trace") {
+        return spec;
+    }
     for target in ["sea_orm", "sea_orm_migration", "sqlx"] {
         if !spec.split(',').any(|d| d.trim_start().starts_with(target)) {
             spec.push_str(&format!(",{target}=info"));

@@ -105,7 +105,7 @@ impl Store {
                     .busy_timeout(busy_timeout)
                     .foreign_keys(true)
                     // Prepared multi-row upserts are large: keep few.
-                    .statement_cache_capacity(16)
+                    .statement_cache_capacity(4)
             });
         } else {
             options.max_connections(8);

@@ -233,8 +233,8 @@ impl Store {
         Ok(out)
     }
 
-    /// The applications used by the most users (from usage reports), with
-    /// how many users and the latest activity.
+    /// The applications used by the most users (usage rows with an activity
+    /// date), with how many users and the latest activity.
     pub async fn top_usage(
         &self,
         repository_id: i64,
@@ -252,6 +252,7 @@ impl Store {
             )
             .from(Alias::new("raw_application_usage"))
             .and_where(Expr::col(Alias::new("repository_id")).eq(repository_id))
+            .and_where(Expr::col(Alias::new("last_activity")).is_not_null())
             .group_by_col(Alias::new("application"))
             .order_by_expr(Expr::cust("2"), Order::Desc)
             .order_by(Alias::new("application"), Order::Asc)

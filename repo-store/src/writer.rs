@@ -138,8 +138,10 @@ impl SyncWriter {
             }
         }
         self.completed.extend(batch.complete);
+        // Commit what was written; rows still buffered wait for a full
+        // statement, so statements keep one shape per kind (and the driver's
+        // prepared-statement cache stays small).
         if self.uncommitted >= self.config.commit_every {
-            self.flush_all().await?;
             self.commit().await?;
         }
         Ok(())

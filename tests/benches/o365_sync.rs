@@ -8,9 +8,9 @@
 //! cargo bench -p tests --bench o365_sync
 //! ```
 //!
-//! Two tenant sizes (`INVHOST_BENCH_SCALE=small,large` by default): small is
-//! 1,000 users / 1,000 devices / 20,000 installations; large is 10,000 users /
-//! 10,000 devices / 200,000 installations.
+//! Three tenant sizes (`INVHOST_BENCH_SCALE=small,large,xlarge` by default):
+//! 1,000 users and devices (~16,000 installations), 10,000 (~160,000) and
+//! 30,000 (~490,000), 20 apps per device on average.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
@@ -156,11 +156,12 @@ fn run(scale: &str, users: usize, devices: usize, apps_per_device: usize) {
 }
 
 fn main() {
-    let scales = std::env::var("INVHOST_BENCH_SCALE").unwrap_or_else(|_| "small,large".into());
+    let scales = std::env::var("INVHOST_BENCH_SCALE").unwrap_or_else(|_| "small,large,xlarge".into());
     for scale in scales.split(',') {
         match scale.trim() {
             "small" => run("small", 1_000, 1_000, 20),
             "large" => run("large", 10_000, 10_000, 20),
+            "xlarge" => run("xlarge", 30_000, 30_000, 20),
             other => panic!("unknown scale {other}"),
         }
     }
