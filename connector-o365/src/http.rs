@@ -218,7 +218,9 @@ impl Graph {
         body: Option<&Value>,
     ) -> Result<(StatusCode, header::HeaderMap, Vec<u8>), GraphError> {
         let path = self.path_of(url);
-        let mut reauthenticated = false;
+        // A 401 means the token expired (or was revoked) mid-run: sign in again,
+        // a few times at most.
+        let mut reauthentications = 0;
         let mut attempt = 0;
         loop {
             let permit = self
@@ -261,10 +263,13 @@ impl Graph {
                     tracing::debug!(%path, attempt, reason = %why, "Graph request failed; retrying.");
                     tokio::time::sleep(backoff(attempt)).await;
                 }
-                Ok((status, _, _, _)) if status == StatusCode::UNAUTHORIZED && !reauthenticated => {
+                Ok((status, _, _, _))
+                    if status == StatusCode::UNAUTHORIZED && reauthentications < 3 =>
+                {
                     tracing::debug!(%path, "Graph answered 401; signing in again.");
                     self.tokens.invalidate(&token).await;
-                    reauthenticated = true;
+                    reauthentications += 1;
+                    attempt -= 1;
                 }
                 Ok((status, _, _, wait)) if matches!(status.as_u16(), 429 | 503 | 504) => {
                     if attempt > MAX_RETRIES {

@@ -98,6 +98,9 @@ pub struct NewProcess {
     pub trigger: String,
     /// A clean sync.
     pub clean: bool,
+    /// `hostname:pid` of the host queueing it, so that another host can
+    /// tell a live queue from one whose host died.
+    pub host: Option<String>,
 }
 
 /// Splits parameters into the plain JSON and the encrypted secrets.
@@ -262,6 +265,7 @@ impl Store {
             clean: Set(new.clean),
             queued_at: Set(Utc::now()),
             counts: Set("{}".into()),
+            host: Set(new.host),
             ..Default::default()
         };
         Ok(row.insert(&self.db).await?)

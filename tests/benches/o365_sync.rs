@@ -156,7 +156,8 @@ fn run(scale: &str, users: usize, devices: usize, apps_per_device: usize) {
 }
 
 fn main() {
-    let scales = std::env::var("INVHOST_BENCH_SCALE").unwrap_or_else(|_| "small,large,xlarge".into());
+    let scales =
+        std::env::var("INVHOST_BENCH_SCALE").unwrap_or_else(|_| "small,large,xlarge".into());
     for scale in scales.split(',') {
         match scale.trim() {
             "small" => run("small", 1_000, 1_000, 20),

@@ -14,7 +14,8 @@ use super::support::{Fixture, TestDb, batch, devices, on_both_backends};
 on_both_backends!(
     process_log_filters_by_repository_status_and_time,
     interrupted_processes_are_failed,
-    connectors_and_repositories_change_whole
+    connectors_and_repositories_change_whole,
+    most_used_and_most_installed_are_counted_in_sql,
 );
 
 fn process(repository_id: i64, action: &str) -> NewProcess {
@@ -25,6 +26,7 @@ fn process(repository_id: i64, action: &str) -> NewProcess {
         action: action.into(),
         trigger: "operator".into(),
         clean: false,
+        host: None,
     }
 }
 
@@ -252,11 +254,24 @@ async fn most_used_and_most_installed_are_counted_in_sql(db: &TestDb) {
     records.extend(["d1", "d2", "d3"].map(|d| Record::from(Installation::new(d, "app2"))));
     records.push(Installation::new("d1", "app1").into());
     let run = fx.run_id().await;
-    let mut writer = fx.store.sync_writer(fx.repository_id, fx.connector_id, run, false, WriterConfig::default());
+    let mut writer = fx.store.sync_writer(
+        fx.repository_id,
+        fx.connector_id,
+        run,
+        false,
+        WriterConfig::default(),
+    );
     writer.write(batch(records, &[])).await.unwrap();
     writer.finish(RunOutcome::Succeeded).await.unwrap();
     let used = fx.store.top_usage(fx.repository_id, 10).await.unwrap();
-    assert_eq!(used, [("Teams".into(), 2, Some("2026-11-24".into())), ("Word".into(), 1, Some("2026-10-01".into()))], "no activity, no use");
+    assert_eq!(
+        used,
+        [
+            ("Teams".into(), 2, Some("2026-11-24".into())),
+            ("Word".into(), 1, Some("2026-10-01".into()))
+        ],
+        "no activity, no use"
+    );
     let installed = fx.store.top_installed(fx.repository_id, 10).await.unwrap();
     assert_eq!(installed, [("Chrome".into(), 3), ("Zoom".into(), 1)]);
 }

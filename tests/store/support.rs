@@ -177,6 +177,7 @@ impl Fixture {
                 action: "Sync Data - CSV".into(),
                 trigger: "test".into(),
                 clean: false,
+                host: None,
             })
             .await
             .unwrap()

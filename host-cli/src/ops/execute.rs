@@ -88,6 +88,7 @@ pub async fn execute(
             action: request.action.clone(),
             trigger: "operator".into(),
             clean: request.clean,
+            host: Some(host_id()),
         })
         .await?;
     if connector.run_consolidation {
