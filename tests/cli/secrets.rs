@@ -138,3 +138,71 @@ async fn a_secret_never_leaks(db: &TestDb) {
         );
     }
 }
+
+/// A successful sync against the simulator, logged at trace level: neither
+/// the client secret nor an access token shows anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_sync_leaks_neither_secret_nor_token() {
+    let sim = connector_o365::simulator::Simulator::start(Default::default())
+        .await
+        .unwrap();
+    let secret = sim.client_secret();
+    let mut invhost = Invhost::new();
+    invhost.env.push(("GRAPH_SECRET".into(), secret.clone()));
+    invhost.env.push(("INVHOST_LOG".into(), "trace".into()));
+    let invhost = std::sync::Arc::new(invhost);
+    let (base, tenant, client) = (sim.base_url(), sim.tenant_id(), sim.client_id());
+    let transcript = tokio::task::spawn_blocking(move || {
+        let mut transcript = String::new();
+        let cloud = format!("cloud_instance={base}");
+        let tenant = format!("tenant_id={tenant}");
+        let client = format!("client_id={client}");
+        let runs: [&[&str]; 4] = [
+            &[
+                "connector",
+                "add",
+                "--type",
+                "o365",
+                "--name",
+                "Sim",
+                "--param",
+                &cloud,
+                "--param",
+                &tenant,
+                "--param",
+                &client,
+                "--secret",
+                "client_secret=env:GRAPH_SECRET",
+            ],
+            &["connector", "test", "Sim", "--json"],
+            &[
+                "execute",
+                "--repository",
+                "Default Inventory",
+                "--action",
+                "Sync Data - Sim",
+                "--json",
+            ],
+            &["process-log", "--json"],
+        ];
+        for args in runs {
+            let (code, stdout, stderr) = invhost.run(args);
+            assert_eq!(code, 0, "{args:?}: {stdout}\n{stderr}");
+            transcript.push_str(&stdout);
+            transcript.push_str(&stderr);
+        }
+        transcript
+    })
+    .await
+    .unwrap();
+    assert!(
+        transcript.contains("\"status\": \"succeeded\""),
+        "{transcript}"
+    );
+    assert!(!transcript.contains(&secret), "the client secret leaked");
+    assert!(!transcript.contains("eyJ"), "an access token leaked");
+    assert!(
+        !transcript.to_ascii_lowercase().contains("bearer "),
+        "an Authorization header leaked"
+    );
+}
