@@ -199,6 +199,9 @@ async fn main() {
     );
     println!("sqlite ratio writer/baseline: {:.2}", writer / baseline);
 
+    if std::env::var("INVHOST_BENCH_BACKENDS").is_ok_and(|b| !b.contains("postgres")) {
+        return;
+    }
     match postgres_database("invhost_bench_writer").await {
         Some(url) => {
             let writer = writer_run(&url, n).await;
