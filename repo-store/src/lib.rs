@@ -10,6 +10,7 @@
 //! - The `queries` and `mutations` of [`Store`] serve the operator's views.
 
 mod connect;
+pub mod consolidation;
 mod entities;
 mod error;
 mod migration;
