@@ -111,7 +111,7 @@ impl TokenProvider {
                     last = format!(
                         "cannot reach the sign-in endpoint {}: {}",
                         self.url,
-                        crate::http::reason(&e)
+                        crate::http::reason(e)
                     );
                     continue;
                 }

@@ -85,15 +85,25 @@ impl Cloud {
     }
 }
 
-/// `https://` anywhere; plain `http://` only for loopback addresses.
+/// `https://` anywhere; plain `http://` only for loopback addresses; never a
+/// URL with a user name or password in it (`http://127.0.0.1:1@example.com`
+/// would send secrets to example.com in clear).
 fn check_url(url: &str) -> Result<(), String> {
-    let Some(rest) = url.strip_prefix("http://") else {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("'{url}' is not a URL"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(format!(
+            "'{url}' carries a user name or password; give the host alone"
+        ));
+    }
+    if !scheme.eq_ignore_ascii_case("http") {
         return Ok(());
-    };
-    let host_port = rest.split('/').next().unwrap_or_default();
-    let host = match host_port.strip_prefix('[') {
+    }
+    let host = match authority.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host_port.rsplit_once(':').map_or(host_port, |(h, _)| h),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
     };
     let loopback = host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());

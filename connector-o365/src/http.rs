@@ -131,10 +131,12 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(millis).min(MAX_BACKOFF)
 }
 
-/// A short reason for a transport error.
-pub fn reason(error: &reqwest::Error) -> String {
+/// A short reason for a transport error, without the URL: a pre-signed
+/// download link is a credential for as long as it is valid.
+pub fn reason(error: reqwest::Error) -> String {
+    let error = error.without_url();
     let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
+    let mut source = std::error::Error::source(&error);
     while let Some(s) = source {
         text = format!("{text}: {s}");
         source = s.source();
@@ -175,7 +177,7 @@ impl Graph {
             .timeout(Duration::from_secs(300))
             .user_agent(concat!("invhost-o365/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {}", reason(&e)))?;
+            .map_err(|e| format!("cannot set up the HTTP client: {}", reason(e)))?;
         Ok(Graph {
             tokens: TokenProvider::new(http.clone(), settings),
             http,
@@ -192,6 +194,12 @@ impl Graph {
             .await
             .map(drop)
             .map_err(GraphError::SignIn)
+    }
+
+    /// Whether this is the global (AzurePublic) Graph: several report APIs
+    /// exist there only.
+    pub fn is_global(&self) -> bool {
+        self.root == "https://graph.microsoft.com"
     }
 
     /// An absolute URL for a path under the Graph root.
@@ -248,10 +256,10 @@ impl Graph {
                     let headers = response.headers().clone();
                     match response.bytes().await {
                         Ok(body) => Ok((status, headers, body.to_vec(), wait)),
-                        Err(e) => Err(reason(&e)),
+                        Err(e) => Err(reason(e)),
                     }
                 }
-                Err(e) => Err(reason(&e)),
+                Err(e) => Err(reason(e)),
             };
             drop(permit);
             attempt += 1;
@@ -452,7 +460,7 @@ impl Graph {
             .get(url)
             .send()
             .await
-            .map_err(|e| Retry::Yes(reason(&e)))?;
+            .map_err(|e| Retry::Yes(reason(e)))?;
         let status = response.status();
         if matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504) {
             return Err(Retry::Yes(format!("HTTP {status}")));
@@ -471,13 +479,18 @@ impl Graph {
                 detail: e,
             })
         })?;
-        let mut out = tokio::fs::File::create(&file.path).await.map_err(|e| {
-            Retry::No(GraphError::Malformed {
-                path: what.clone(),
-                detail: e.to_string(),
-            })
-        })?;
-        while let Some(chunk) = response.chunk().await.map_err(|e| Retry::Yes(reason(&e)))? {
+        let mut out = tokio::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&file.path)
+            .await
+            .map_err(|e| {
+                Retry::No(GraphError::Malformed {
+                    path: what.clone(),
+                    detail: e.to_string(),
+                })
+            })?;
+        while let Some(chunk) = response.chunk().await.map_err(|e| Retry::Yes(reason(e)))? {
             out.write_all(&chunk).await.map_err(|e| {
                 Retry::No(GraphError::Malformed {
                     path: what.clone(),
@@ -508,14 +521,30 @@ pub struct TempFile {
 }
 
 impl TempFile {
+    /// Creates a new, empty file only this user may read, under a name no
+    /// other file has (`create_new`, so a file planted in advance is refused).
     fn new(kind: &str) -> Result<TempFile, String> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let name = format!(
-            "invhost-o365-{kind}-{}-{}",
+            "invhost-o365-{kind}-{}-{}-{nanos:x}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let path = std::env::temp_dir().join(name);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(&path).map_err(|e| {
+            format!(
+                "cannot create a temporary file in {}: {e}",
+                std::env::temp_dir().display()
+            )
+        })?;
         Ok(TempFile { path })
     }
 }

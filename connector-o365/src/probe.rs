@@ -122,7 +122,7 @@ async fn probe(graph: &Graph, settings: &Settings, stream: Stream, report: &mut 
             "The tenant has no Intune licence: assign one (Microsoft 365 admin center > Billing), or deselect the \
              managed_devices and applications streams.",
         ),
-        Err(GraphError::Status { status: 400 | 404, message, .. }) if settings.endpoints.graph != "https://graph.microsoft.com" => {
+        Err(GraphError::Status { status: 400 | 404, message, .. }) if !graph.is_global() => {
             report.failed(name, format!("Not available in this cloud: {message}"))
         }
         Err(e) => report.failed(name, e.to_string()),

@@ -108,7 +108,8 @@ async fn sync(
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let emitter = Emitter::new(tx);
     let counts: SkuCounts = Arc::default();
-    let (users_done_tx, users_done_rx) = watch::channel(false);
+    // Whether the users stream read every user (None while it runs).
+    let (users_done_tx, users_done_rx) = watch::channel(None::<bool>);
     let mut tasks: JoinSet<(Stream, Result<Outcome, StreamError>)> = JoinSet::new();
     // How many selected streams still have to finish for each kind to be complete.
     let mut pending: BTreeMap<RecordKind, usize> = BTreeMap::new();
@@ -125,7 +126,7 @@ async fn sync(
             let outcome = match stream {
                 Stream::Users => {
                     let outcome = streams::users::read(&graph, &em, &counts).await;
-                    let _ = users_done_tx.send(true);
+                    let _ = users_done_tx.send(Some(matches!(outcome, Ok(Outcome::Complete))));
                     outcome
                 }
                 Stream::Licences => streams::licences::read(&graph, &em, &counts, users_done).await,
@@ -183,7 +184,7 @@ async fn sync(
                             }
                         }
                     }
-                    Ok(Outcome::Skipped) => incomplete.extend(streams::kinds(stream)),
+                    Ok(Outcome::Skipped | Outcome::Partial) => incomplete.extend(streams::kinds(stream)),
                     Err(StreamError::Stopped) => {}
                     Err(StreamError::Graph(e)) => {
                         failure.get_or_insert(format!("{}: {e}", stream.name()));

@@ -93,5 +93,27 @@ impl Config {
 fn read_file(path: &Path) -> Result<ConfigFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("invalid configuration file {}", path.display()))
+    toml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "invalid configuration file {}: {}",
+            path.display(),
+            toml_error(&text, &e)
+        )
+    })
+}
+
+/// A TOML error as line and message only: toml's own text quotes the line,
+/// which may hold a password or a secret.
+pub fn toml_error(text: &str, error: &toml::de::Error) -> String {
+    match error.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())]
+                .bytes()
+                .filter(|b| *b == b'\n')
+                .count()
+                + 1;
+            format!("line {line}: {}", error.message())
+        }
+        None => error.message().to_owned(),
+    }
 }

@@ -37,7 +37,13 @@ fn harden(spec: &str) -> String {
         return spec;
     }
     for target in ["sea_orm", "sea_orm_migration", "sqlx"] {
-        if !spec.split(',').any(|d| d.trim_start().starts_with(target)) {
+        let named = spec.split(',').any(|d| {
+            let d = d.trim();
+            d == target
+                || d.strip_prefix(target)
+                    .is_some_and(|rest| rest.starts_with('=') || rest.starts_with("::"))
+        });
+        if !named {
             spec.push_str(&format!(",{target}=info"));
         }
     }

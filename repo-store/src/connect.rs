@@ -108,7 +108,9 @@ impl Store {
                     .statement_cache_capacity(4)
             });
         } else {
-            options.max_connections(8);
+            options
+                .max_connections(8)
+                .map_sqlx_postgres_opts(|o| o.statement_cache_capacity(16));
             // sqlx retries an unreachable server until the acquire timeout;
             // an operator should hear at once that nothing answers.
             probe_tcp(url).map_err(connect_error)?;
@@ -304,8 +306,11 @@ fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     (!path.is_empty() && !path.starts_with(":memory:")).then(|| std::path::PathBuf::from(path))
 }
 
-/// The URL with its password replaced by `***`, for messages and logs.
+/// The URL with its password replaced by `***`, for messages and logs
+/// (in the user part and in a `password=` query parameter).
 pub fn redact_url(url: &str) -> String {
+    let url = redact_query_password(url);
+    let url = url.as_str();
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -318,6 +323,20 @@ pub fn redact_url(url: &str) -> String {
         },
         None => url.to_owned(),
     }
+}
+
+fn redact_query_password(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", query.join("&"))
 }
 
 /// Removes the URL's password from a driver message, should it quote it.
@@ -346,6 +365,10 @@ mod tests {
             "postgres://inv:***@db:5432/inv"
         );
         assert_eq!(redact_url("postgres://inv@db/inv"), "postgres://inv@db/inv");
+        assert_eq!(
+            redact_url("postgres://db/inv?user=inv&password=s3cret&sslmode=require"),
+            "postgres://db/inv?user=inv&password=***&sslmode=require"
+        );
         assert_eq!(
             redact_url("sqlite:///var/lib/x.db?mode=rwc"),
             "sqlite:///var/lib/x.db?mode=rwc"

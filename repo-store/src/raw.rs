@@ -186,6 +186,29 @@ pub fn clean_text(text: &str) -> String {
     cleaned
 }
 
+/// Longest source key stored as it is, in bytes; PostgreSQL indexes keys of
+/// at most about 2.7 kB.
+pub const MAX_KEY_BYTES: usize = 512;
+
+/// A source key as stored: NULs removed; a key longer than
+/// [`MAX_KEY_BYTES`] becomes its start plus a hash of the whole, so that
+/// distinct long keys stay distinct.
+pub fn stored_key(key: &str) -> String {
+    let cleaned: String = key.chars().filter(|c| *c != '\0').collect();
+    if cleaned.len() <= MAX_KEY_BYTES {
+        return cleaned;
+    }
+    // FNV-1a, 64 bits: stable across builds and platforms.
+    let hash = cleaned.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let mut cut = MAX_KEY_BYTES - 20;
+    while !cleaned.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}~{hash:016x}", &cleaned[..cut])
+}
+
 fn text(value: &str) -> Value {
     Value::String(Some(Box::new(clean_text(value))))
 }
@@ -310,6 +333,16 @@ mod tests {
             push_values(&record, &mut values).unwrap();
             assert_eq!(values.len(), table.columns.len(), "{}", table.name);
         }
+    }
+
+    #[test]
+    fn long_keys_stay_distinct_and_bounded() {
+        let a = "k".repeat(600) + "a";
+        let b = "k".repeat(600) + "b";
+        assert_ne!(stored_key(&a), stored_key(&b));
+        assert!(stored_key(&a).len() <= MAX_KEY_BYTES);
+        assert_eq!(stored_key("d\0x"), "dx");
+        assert_eq!(stored_key("short"), "short");
     }
 
     #[test]

@@ -162,7 +162,7 @@ impl SyncWriter {
         let table = raw_table(kind)
             .ok_or_else(|| StoreError::Db(format!("no table holds {kind} records")))?;
         let per_statement = self.rows_per_statement(kind)?;
-        let records = last_per_key(records.iter().collect());
+        let records = last_per_key(&records);
         for chunk in records.chunks(per_statement) {
             self.upsert(table, chunk).await?;
             *self.report.written.entry(kind).or_default() += chunk.len() as u64;
@@ -177,6 +177,25 @@ impl SyncWriter {
             self.flush_kind(kind).await?;
         }
         Ok(())
+    }
+
+    /// Records a sign of life of the run's process. On SQLite it goes through
+    /// the writer's own transaction (another connection would wait for the
+    /// writer's lock); on PostgreSQL through the pool, so other hosts see it
+    /// before the next commit.
+    pub async fn heartbeat(&mut self) -> Result<(), StoreError> {
+        if self.store.backend() == crate::Backend::Sqlite
+            && let Some(txn) = self.txn.as_ref()
+        {
+            let statement = sea_orm::Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "UPDATE processes SET heartbeat_at = ? WHERE id = ?",
+                [chrono::Utc::now().into(), self.run_id.into()],
+            );
+            txn.execute(statement).await?;
+            return Ok(());
+        }
+        self.store.heartbeat(self.run_id).await
     }
 
     fn max_binds(&self) -> usize {
@@ -205,13 +224,13 @@ impl SyncWriter {
     async fn upsert(
         &mut self,
         table: &'static RawTable,
-        records: &[&Record],
+        records: &[(String, &Record)],
     ) -> Result<(), StoreError> {
         let mut values: Vec<Value> = Vec::with_capacity(records.len() * table.values_per_row());
-        for record in records {
+        for (key, record) in records {
             values.push(self.repository_id.into());
             values.push(self.connector_id.into());
-            values.push(raw::clean_text(record.source_key()).into());
+            values.push(key.clone().into());
             push_values(record, &mut values).ok_or_else(|| {
                 StoreError::Db(format!("no table holds {} records", record.kind()))
             })?;
@@ -219,11 +238,15 @@ impl SyncWriter {
             values.push(self.run_id.into());
         }
         let backend = self.store.db_backend();
-        let sql = self
-            .statements
-            .entry((table.name, records.len()))
-            .or_insert_with(|| upsert_sql(backend, table, records.len()))
-            .clone();
+        // Full statements repeat and are kept; the odd remainder is built once.
+        let sql = if records.len() == self.rows_per_statement(table.kind)? {
+            self.statements
+                .entry((table.name, records.len()))
+                .or_insert_with(|| upsert_sql(backend, table, records.len()))
+                .clone()
+        } else {
+            upsert_sql(backend, table, records.len())
+        };
         let statement = Statement::from_sql_and_values(backend, sql, values);
         self.txn().await?.execute(statement).await?;
         Ok(())
@@ -315,16 +338,18 @@ fn upsert_sql(backend: DbBackend, table: &RawTable, rows: usize) -> String {
     backend.build(&insert).sql
 }
 
-/// Keeps the last record of each key, in first-seen order.
-fn last_per_key(records: Vec<&Record>) -> Vec<&Record> {
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(records.len());
-    let mut kept: Vec<&Record> = Vec::with_capacity(records.len());
+/// Keeps the last record of each stored key, in first-seen order: two
+/// records whose keys are equal once stored must not meet in one statement.
+fn last_per_key(records: &[Record]) -> Vec<(String, &Record)> {
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(records.len());
+    let mut kept: Vec<(String, &Record)> = Vec::with_capacity(records.len());
     for record in records {
-        match index.get(record.source_key()) {
-            Some(&at) => kept[at] = record,
+        let key = raw::stored_key(record.source_key());
+        match index.get(&key) {
+            Some(&at) => kept[at].1 = record,
             None => {
-                index.insert(record.source_key(), kept.len());
-                kept.push(record);
+                index.insert(key.clone(), kept.len());
+                kept.push((key, record));
             }
         }
     }

@@ -164,3 +164,31 @@ async fn a_tenant_without_intune_is_said_plainly() {
         check.message
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_users_licences_are_neither_derived_nor_completed() {
+    let permissions = all_but("LicenseAssignment.Read.All")
+        .into_iter()
+        .filter(|p| p != "User.Read.All")
+        .collect();
+    let sim = start(SimulatorConfig {
+        permissions,
+        ..Default::default()
+    })
+    .await;
+    let (result, counter) = sync(&builtin(), params(&sim)).await;
+    let summary = result.unwrap();
+    assert_eq!(count(&counter, RecordKind::Licence), 0);
+    assert!(
+        !counter.complete.contains(&RecordKind::Licence)
+            && !counter.complete.contains(&RecordKind::User)
+    );
+    assert!(
+        summary
+            .warnings
+            .iter()
+            .any(|w| w.contains("users to derive them from could not be read")),
+        "{:?}",
+        summary.warnings
+    );
+}

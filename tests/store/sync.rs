@@ -96,23 +96,45 @@ async fn failed_and_cancelled_runs_keep_the_previous_data(db: &TestDb) {
         false,
     )
     .await;
+    // Statements of two rows, a commit once four are written: a failing run
+    // has committed some rows and not others when it ends.
+    let per_row = repo_store::raw_table(RecordKind::Device)
+        .unwrap()
+        .values_per_row();
+    let config = WriterConfig {
+        commit_every: 4,
+        max_binds: Some(per_row * 2),
+    };
     for outcome in [RunOutcome::Failed, RunOutcome::Cancelled] {
         for clean in [false, true] {
-            let report = sync(
-                &fx,
-                devices(3, "new"),
-                &[RecordKind::Device],
-                outcome,
-                clean,
-            )
-            .await;
+            let run = fx.run_id().await;
+            let mut writer =
+                fx.store
+                    .sync_writer(fx.repository_id, fx.connector_id, run, clean, config);
+            // Batches of 4, 4 and 2 rows: the first two are committed, the last is not.
+            for chunk in devices(10, "new").chunks(4) {
+                writer.write(batch(chunk.to_vec(), &[])).await.unwrap();
+            }
+            let report = writer.finish(outcome).await.unwrap();
             assert!(report.removed.is_empty());
             let rows = fx.contents(RecordKind::Device).await;
             assert_eq!(rows.len(), 20, "{outcome:?} clean={clean} keeps every row");
-            let first = rows.iter().find(|r| r["source_key"] == "d0").unwrap();
+            let name =
+                |key: &str| rows.iter().find(|r| r["source_key"] == key).unwrap()["name"].clone();
             assert_eq!(
-                first["name"], "pc-0",
+                name("d0"),
+                "new-0",
+                "committed rows are the source's latest word"
+            );
+            assert_eq!(
+                name("d9"),
+                "pc-9",
                 "{outcome:?}: uncommitted rows were rolled back"
+            );
+            assert_eq!(
+                name("d15"),
+                "pc-15",
+                "rows the run did not reach are untouched"
             );
         }
     }
@@ -257,17 +279,26 @@ async fn a_reader_during_a_sync_sees_the_last_commit(db: &TestDb) {
     )
     .await;
     let run = fx.run_id().await;
-    let mut writer = fx.store.sync_writer(
-        fx.repository_id,
-        fx.connector_id,
-        run,
-        false,
-        WriterConfig::default(),
-    );
+    // Statements of five rows and no commit: the rows are written, in an open transaction.
+    let per_row = repo_store::raw_table(RecordKind::Device)
+        .unwrap()
+        .values_per_row();
+    let config = WriterConfig {
+        commit_every: 1_000_000,
+        max_binds: Some(per_row * 5),
+    };
+    let mut writer = fx
+        .store
+        .sync_writer(fx.repository_id, fx.connector_id, run, false, config);
     writer
         .write(batch(devices(30, "new"), &[RecordKind::Device]))
         .await
         .unwrap();
+    assert_eq!(
+        writer.written()[&RecordKind::Device],
+        30,
+        "the rows went to the database"
+    );
     // The write transaction is open: a reader is not blocked and sees the old rows.
     let reader = repo_store::Store::connect(&db.url).await.unwrap();
     let rows = tokio::time::timeout(

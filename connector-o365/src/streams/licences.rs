@@ -15,7 +15,7 @@ pub async fn read(
     graph: &Graph,
     em: &Emitter,
     counts: &SkuCounts,
-    users_done: Option<watch::Receiver<bool>>,
+    users_done: Option<watch::Receiver<Option<bool>>>,
 ) -> Result<Outcome, StreamError> {
     let document = match graph.get_json(&graph.url("/v1.0/subscribedSkus")).await {
         Ok(document) => document,
@@ -48,7 +48,7 @@ pub async fn read(
 async fn derive(
     em: &Emitter,
     counts: &SkuCounts,
-    users_done: Option<watch::Receiver<bool>>,
+    users_done: Option<watch::Receiver<Option<bool>>>,
 ) -> Result<Outcome, StreamError> {
     let Some(mut done) = users_done else {
         em.warn(format!(
@@ -58,8 +58,17 @@ async fn derive(
         .await;
         return Ok(Outcome::Skipped);
     };
-    if done.wait_for(|finished| *finished).await.is_err() {
-        return Err(StreamError::Stopped);
+    let users_complete = match done.wait_for(Option::is_some).await {
+        Ok(finished) => finished.unwrap_or(false),
+        Err(_) => return Err(StreamError::Stopped),
+    };
+    if !users_complete {
+        em.warn(format!(
+            "Licences were not read: /subscribedSkus was refused ({}), and the users to derive them from could not be read either.",
+            super::grant(Stream::Licences)
+        ))
+        .await;
+        return Ok(Outcome::Skipped);
     }
     let counts: Vec<(String, u64)> = counts
         .lock()
@@ -87,5 +96,5 @@ async fn derive(
         super::grant(Stream::Licences)
     ))
     .await;
-    Ok(Outcome::Complete)
+    Ok(Outcome::Partial)
 }

@@ -33,6 +33,9 @@ pub enum Outcome {
     Complete,
     /// Not read (a permission is missing); a warning says why.
     Skipped,
+    /// Read only in part or derived (a warning says why): its records stand,
+    /// but its kinds are not completed, so nothing stored is removed.
+    Partial,
 }
 
 /// Why a stream failed.

@@ -5,13 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use connector_core::{
     Batch, ErrorKind, Flow, Progress, RecordKind, RecordSink, RunOptions, RunSummary,
 };
 use repo_store::{
-    ConnectorRow, NewProcess, ProcessFilter, ProcessRow, ProcessStatus, RepositoryRow, RunOutcome,
-    Store, WriterConfig,
+    ConnectorRow, NewProcess, ProcessRow, ProcessStatus, RepositoryRow, RunOutcome, Store,
+    WriterConfig,
 };
 use tokio::sync::mpsc;
 
@@ -63,33 +63,19 @@ pub async fn execute(
 ) -> Result<Vec<ProcessRow>> {
     let repository = store.repository(&request.repository).await?;
     let connector = super::actions::resolve(store, &request.action).await?;
-    let running = store
-        .processes(&ProcessFilter {
-            status: Some(ProcessStatus::Running),
-            ..Default::default()
-        })
-        .await?;
-    if let Some(process) = running
-        .iter()
-        .find(|p| p.connector_id == Some(connector.id))
-    {
-        bail!(
-            "connector '{}' is already running (process {}, started by {}); wait for it or cancel it there",
-            connector.name,
-            process.id,
-            process.host.as_deref().unwrap_or("another host")
-        );
-    }
     let process = store
-        .queue_process(NewProcess {
-            parent_id: None,
-            repository_id: repository.id,
-            connector_id: Some(connector.id),
-            action: request.action.clone(),
-            trigger: "operator".into(),
-            clean: request.clean,
-            host: Some(host_id()),
-        })
+        .queue_exclusive(
+            &connector.name,
+            NewProcess {
+                parent_id: None,
+                repository_id: repository.id,
+                connector_id: Some(connector.id),
+                action: request.action.clone(),
+                trigger: "operator".into(),
+                clean: request.clean,
+                host: Some(host_id()),
+            },
+        )
         .await?;
     if connector.run_consolidation {
         tracing::warn!(
@@ -207,16 +193,25 @@ async fn sync(
     });
 
     let mut write_error = None;
-    let mut last_beat = Instant::now();
-    while let Some(batch) = rx.recv().await {
-        if let Err(e) = writer.write(batch).await {
-            write_error = Some(e);
-            stop.store(true, Ordering::SeqCst);
-            break;
-        }
-        if last_beat.elapsed() >= HEARTBEAT_EVERY {
-            last_beat = Instant::now();
-            let _ = store.heartbeat(process.id).await;
+    // A sign of life on a timer, not only when a batch arrives: a connector
+    // may wait minutes for Graph (an export job, a long Retry-After).
+    let mut beat = tokio::time::interval(HEARTBEAT_EVERY);
+    beat.tick().await;
+    loop {
+        tokio::select! {
+            batch = rx.recv() => {
+                let Some(batch) = batch else { break };
+                if let Err(e) = writer.write(batch).await {
+                    write_error = Some(e);
+                    stop.store(true, Ordering::SeqCst);
+                    break;
+                }
+            }
+            _ = beat.tick() => {
+                if let Err(e) = writer.heartbeat().await {
+                    tracing::warn!(error = %e, "Could not record the process's heartbeat.");
+                }
+            }
         }
     }
     drop(rx);
