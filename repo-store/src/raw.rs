@@ -193,10 +193,13 @@ pub const MAX_KEY_BYTES: usize = 512;
 /// A source key as stored: NULs removed; a key longer than
 /// [`MAX_KEY_BYTES`] becomes its start plus a hash of the whole, so that
 /// distinct long keys stay distinct.
-pub fn stored_key(key: &str) -> String {
+pub fn stored_key(key: &str) -> std::borrow::Cow<'_, str> {
+    if key.len() <= MAX_KEY_BYTES && !key.contains('\0') {
+        return std::borrow::Cow::Borrowed(key);
+    }
     let cleaned: String = key.chars().filter(|c| *c != '\0').collect();
     if cleaned.len() <= MAX_KEY_BYTES {
-        return cleaned;
+        return std::borrow::Cow::Owned(cleaned);
     }
     // FNV-1a, 64 bits: stable across builds and platforms.
     let hash = cleaned.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
@@ -206,7 +209,7 @@ pub fn stored_key(key: &str) -> String {
     while !cleaned.is_char_boundary(cut) {
         cut -= 1;
     }
-    format!("{}~{hash:016x}", &cleaned[..cut])
+    std::borrow::Cow::Owned(format!("{}~{hash:016x}", &cleaned[..cut]))
 }
 
 fn text(value: &str) -> Value {

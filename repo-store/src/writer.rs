@@ -1,5 +1,6 @@
 //! The bulk sync writer: batches in, chunked multi-row upserts out.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use connector_core::{Batch, Record, RecordKind};
@@ -224,13 +225,13 @@ impl SyncWriter {
     async fn upsert(
         &mut self,
         table: &'static RawTable,
-        records: &[(String, &Record)],
+        records: &[(Cow<'_, str>, &Record)],
     ) -> Result<(), StoreError> {
         let mut values: Vec<Value> = Vec::with_capacity(records.len() * table.values_per_row());
         for (key, record) in records {
             values.push(self.repository_id.into());
             values.push(self.connector_id.into());
-            values.push(key.clone().into());
+            values.push(key.as_ref().to_owned().into());
             push_values(record, &mut values).ok_or_else(|| {
                 StoreError::Db(format!("no table holds {} records", record.kind()))
             })?;
@@ -340,9 +341,9 @@ fn upsert_sql(backend: DbBackend, table: &RawTable, rows: usize) -> String {
 
 /// Keeps the last record of each stored key, in first-seen order: two
 /// records whose keys are equal once stored must not meet in one statement.
-fn last_per_key(records: &[Record]) -> Vec<(String, &Record)> {
-    let mut index: HashMap<String, usize> = HashMap::with_capacity(records.len());
-    let mut kept: Vec<(String, &Record)> = Vec::with_capacity(records.len());
+fn last_per_key(records: &[Record]) -> Vec<(Cow<'_, str>, &Record)> {
+    let mut index: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(records.len());
+    let mut kept: Vec<(Cow<'_, str>, &Record)> = Vec::with_capacity(records.len());
     for record in records {
         let key = raw::stored_key(record.source_key());
         match index.get(&key) {
