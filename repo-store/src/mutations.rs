@@ -126,6 +126,23 @@ fn split_secrets(
     Ok((Value::Object(plain).to_string(), key.encrypt(&secret_json)?))
 }
 
+/// A new process row in the `queued` state.
+fn queued(new: NewProcess) -> process::ActiveModel {
+    process::ActiveModel {
+        parent_id: Set(new.parent_id),
+        repository_id: Set(new.repository_id),
+        connector_id: Set(new.connector_id),
+        action: Set(new.action),
+        trigger: Set(new.trigger),
+        status: Set(ProcessStatus::Queued.as_str().into()),
+        clean: Set(new.clean),
+        queued_at: Set(Utc::now()),
+        counts: Set("{}".into()),
+        host: Set(new.host),
+        ..Default::default()
+    }
+}
+
 fn unique_violation(error: &sea_orm::DbErr) -> bool {
     let text = error.to_string();
     text.contains("UNIQUE constraint failed") || text.contains("duplicate key value")
@@ -258,20 +275,7 @@ impl Store {
 
     /// Queues a process.
     pub async fn queue_process(&self, new: NewProcess) -> Result<process::Model, StoreError> {
-        let row = process::ActiveModel {
-            parent_id: Set(new.parent_id),
-            repository_id: Set(new.repository_id),
-            connector_id: Set(new.connector_id),
-            action: Set(new.action),
-            trigger: Set(new.trigger),
-            status: Set(ProcessStatus::Queued.as_str().into()),
-            clean: Set(new.clean),
-            queued_at: Set(Utc::now()),
-            counts: Set("{}".into()),
-            host: Set(new.host),
-            ..Default::default()
-        };
-        Ok(row.insert(&self.db).await?)
+        Ok(queued(new).insert(&self.db).await?)
     }
 
     /// Queues a sync of `connector`, unless one is already queued or
@@ -317,21 +321,7 @@ impl Store {
                 host: busy.host.unwrap_or_else(|| "another host".into()),
             });
         }
-        let row = process::ActiveModel {
-            parent_id: Set(new.parent_id),
-            repository_id: Set(new.repository_id),
-            connector_id: Set(new.connector_id),
-            action: Set(new.action),
-            trigger: Set(new.trigger),
-            status: Set(ProcessStatus::Queued.as_str().into()),
-            clean: Set(new.clean),
-            queued_at: Set(Utc::now()),
-            counts: Set("{}".into()),
-            host: Set(new.host),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+        let row = queued(new).insert(&txn).await?;
         txn.commit().await?;
         Ok(row)
     }

@@ -162,28 +162,11 @@ fn parse_export(path: &std::path::Path, em: &Emitter) -> Result<Outcome, StreamE
 
 /// The slow path: every detected app, then the devices that have it.
 async fn per_application(graph: &Arc<Graph>, em: &Emitter) -> Result<Outcome, StreamError> {
-    let mut url = graph.url("/v1.0/deviceManagement/detectedApps?$select=id,displayName,version,publisher,platform,sizeInByte&$top=50");
+    let url = graph.url("/v1.0/deviceManagement/detectedApps?$select=id,displayName,version,publisher,platform,sizeInByte&$top=50");
     let mut tasks: JoinSet<Result<(), StreamError>> = JoinSet::new();
-    let mut apps = 0u64;
-    loop {
-        let page = match graph.page(&url).await {
-            Ok(page) => page,
-            Err(GraphError::Forbidden { .. }) => {
-                em.warn(format!(
-                    "Applications were not read: {}.",
-                    super::grant(Stream::Applications)
-                ))
-                .await;
-                return Ok(Outcome::Skipped);
-            }
-            Err(GraphError::NotApplicable { .. }) => {
-                em.warn("Applications were not read: the tenant has no Intune licence.")
-                    .await;
-                return Ok(Outcome::Skipped);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        for item in &page.value {
+    let mut pages = super::Pages::new(graph, em, Stream::Applications, "Applications", url);
+    while let Some(items) = pages.next().await? {
+        for item in &items {
             let Some(id) = text(&item["id"]) else {
                 continue;
             };
@@ -194,7 +177,6 @@ async fn per_application(graph: &Arc<Graph>, em: &Emitter) -> Result<Outcome, St
             app.platform = text(&item["platform"]);
             app.size_bytes = item["sizeInByte"].as_i64().filter(|n| *n > 0);
             em.record(app).await?;
-            apps += 1;
             // Bounded: the Graph client's request slots limit the requests in
             // flight; this bounds the tasks waiting for them.
             while tasks.len() >= 64 {
@@ -205,16 +187,12 @@ async fn per_application(graph: &Arc<Graph>, em: &Emitter) -> Result<Outcome, St
             let (graph, em) = (Arc::clone(graph), em.clone());
             tasks.spawn(async move { devices_of(&graph, &em, &id).await });
         }
-        em.progress(format!("Applications: {apps}")).await;
-        match page.next {
-            Some(next) => url = next,
-            None => break,
-        }
     }
+    let outcome = pages.finish().await;
     while let Some(done) = tasks.join_next().await {
         done.map_err(|e| StreamError::Other(e.to_string()))??;
     }
-    Ok(Outcome::Complete)
+    Ok(outcome)
 }
 
 async fn devices_of(graph: &Graph, em: &Emitter, app: &str) -> Result<(), StreamError> {

@@ -3,7 +3,7 @@
 use connector_core::Device;
 
 use super::{Emitter, Outcome, StreamError, text, when};
-use crate::http::{Graph, GraphError};
+use crate::http::Graph;
 use crate::settings::Stream;
 
 const ENTRA_SELECT: &str = "id,deviceId,displayName,operatingSystem,operatingSystemVersion,accountEnabled,approximateLastSignInDateTime,trustType,isManaged,isCompliant,manufacturer,model";
@@ -20,22 +20,10 @@ fn bytes(value: &serde_json::Value) -> Option<i64> {
 
 /// Reads Entra devices (keyed `entra:<object id>`).
 pub async fn entra(graph: &Graph, em: &Emitter) -> Result<Outcome, StreamError> {
-    let mut url = graph.url(&format!("/v1.0/devices?$select={ENTRA_SELECT}&$top=999"));
-    let mut seen = 0u64;
-    loop {
-        let page = match graph.page(&url).await {
-            Ok(page) => page,
-            Err(GraphError::Forbidden { .. }) => {
-                em.warn(format!(
-                    "Entra devices were not read: {}.",
-                    super::grant(Stream::EntraDevices)
-                ))
-                .await;
-                return Ok(Outcome::Skipped);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        for item in &page.value {
+    let url = graph.url(&format!("/v1.0/devices?$select={ENTRA_SELECT}&$top=999"));
+    let mut pages = super::Pages::new(graph, em, Stream::EntraDevices, "Entra devices", url);
+    while let Some(items) = pages.next().await? {
+        for item in &items {
             let Some(id) = text(&item["id"]) else {
                 continue;
             };
@@ -59,41 +47,19 @@ pub async fn entra(graph: &Graph, em: &Emitter) -> Result<Outcome, StreamError> 
             });
             device.source_type = Some("entra".into());
             em.record(device).await?;
-            seen += 1;
-        }
-        em.progress(format!("Entra devices: {seen}")).await;
-        match page.next {
-            Some(next) => url = next,
-            None => return Ok(Outcome::Complete),
         }
     }
+    Ok(pages.finish().await)
 }
 
 /// Reads Intune managed devices (keyed by the Intune device id).
 pub async fn intune(graph: &Graph, em: &Emitter) -> Result<Outcome, StreamError> {
-    let mut url = graph.url(&format!(
+    let url = graph.url(&format!(
         "/v1.0/deviceManagement/managedDevices?$select={INTUNE_SELECT}&$top=1000"
     ));
-    let mut seen = 0u64;
-    loop {
-        let page = match graph.page(&url).await {
-            Ok(page) => page,
-            Err(GraphError::Forbidden { .. }) => {
-                em.warn(format!(
-                    "Intune devices were not read: {}.",
-                    super::grant(Stream::ManagedDevices)
-                ))
-                .await;
-                return Ok(Outcome::Skipped);
-            }
-            Err(GraphError::NotApplicable { .. }) => {
-                em.warn("Intune devices were not read: the tenant has no Intune licence.")
-                    .await;
-                return Ok(Outcome::Skipped);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        for item in &page.value {
+    let mut pages = super::Pages::new(graph, em, Stream::ManagedDevices, "Intune devices", url);
+    while let Some(items) = pages.next().await? {
+        for item in &items {
             let Some(id) = text(&item["id"]) else {
                 continue;
             };
@@ -113,12 +79,7 @@ pub async fn intune(graph: &Graph, em: &Emitter) -> Result<Outcome, StreamError>
             device.storage_bytes = bytes(&item["totalStorageSpaceInBytes"]);
             device.source_type = Some("intune".into());
             em.record(device).await?;
-            seen += 1;
-        }
-        em.progress(format!("Intune devices: {seen}")).await;
-        match page.next {
-            Some(next) => url = next,
-            None => return Ok(Outcome::Complete),
         }
     }
+    Ok(pages.finish().await)
 }

@@ -98,6 +98,90 @@ impl Emitter {
     }
 }
 
+/// A Graph collection read page by page, with progress as `label: N`. A 403
+/// (or Intune's "not applicable") ends it as skipped, with a warning naming
+/// what to fix.
+pub struct Pages<'a> {
+    graph: &'a crate::http::Graph,
+    em: &'a Emitter,
+    stream: Stream,
+    label: &'static str,
+    url: Option<String>,
+    seen: u64,
+    outcome: Outcome,
+}
+
+impl<'a> Pages<'a> {
+    /// Starts at `url`.
+    pub fn new(
+        graph: &'a crate::http::Graph,
+        em: &'a Emitter,
+        stream: Stream,
+        label: &'static str,
+        url: String,
+    ) -> Self {
+        Pages {
+            graph,
+            em,
+            stream,
+            label,
+            url: Some(url),
+            seen: 0,
+            outcome: Outcome::Complete,
+        }
+    }
+
+    /// The next page's items; `None` at the end (or when skipped).
+    pub async fn next(&mut self) -> Result<Option<Vec<serde_json::Value>>, StreamError> {
+        let Some(url) = self.url.take() else {
+            return Ok(None);
+        };
+        if self.seen > 0 {
+            self.em
+                .progress(format!("{}: {}", self.label, self.seen))
+                .await;
+        }
+        let page = match self.graph.page(&url).await {
+            Ok(page) => page,
+            Err(GraphError::Forbidden { .. }) => {
+                self.em
+                    .warn(format!(
+                        "{} were not read: {}.",
+                        self.label,
+                        grant(self.stream)
+                    ))
+                    .await;
+                self.outcome = Outcome::Skipped;
+                return Ok(None);
+            }
+            Err(GraphError::NotApplicable { .. }) => {
+                self.em
+                    .warn(format!(
+                        "{} were not read: the tenant has no Intune licence.",
+                        self.label
+                    ))
+                    .await;
+                self.outcome = Outcome::Skipped;
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.seen += page.value.len() as u64;
+        self.url = page.next;
+        Ok(Some(page.value))
+    }
+
+    /// How the walk ended (after `next` returned `None`).
+    pub async fn finish(self) -> Outcome {
+        if self.outcome == Outcome::Complete {
+            self.em
+                .progress(format!("{}: {}", self.label, self.seen))
+                .await;
+        }
+        self.outcome
+    }
+}
+
 /// The record kinds a stream delivers.
 pub fn kinds(stream: Stream) -> &'static [RecordKind] {
     match stream {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use connector_core::{LicenceAssignment, User};
 
 use super::{Emitter, Outcome, StreamError, text, when};
-use crate::http::{Graph, GraphError};
+use crate::http::Graph;
 use crate::settings::Stream;
 
 const SELECT: &str = "id,userPrincipalName,displayName,mail,accountEnabled,userType,department,jobTitle,createdDateTime,assignedLicenses";
@@ -16,22 +16,10 @@ pub type SkuCounts = Arc<Mutex<BTreeMap<String, u64>>>;
 
 /// Reads every user; counts assignments per SKU into `counts`.
 pub async fn read(graph: &Graph, em: &Emitter, counts: &SkuCounts) -> Result<Outcome, StreamError> {
-    let mut url = graph.url(&format!("/v1.0/users?$select={SELECT}&$top=999"));
-    let mut seen = 0u64;
-    loop {
-        let page = match graph.page(&url).await {
-            Ok(page) => page,
-            Err(GraphError::Forbidden { .. }) => {
-                em.warn(format!(
-                    "Users were not read: {}.",
-                    super::grant(Stream::Users)
-                ))
-                .await;
-                return Ok(Outcome::Skipped);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        for item in &page.value {
+    let url = graph.url(&format!("/v1.0/users?$select={SELECT}&$top=999"));
+    let mut pages = super::Pages::new(graph, em, Stream::Users, "Users", url);
+    while let Some(items) = pages.next().await? {
+        for item in &items {
             let Some(id) = text(&item["id"]) else {
                 continue;
             };
@@ -60,12 +48,7 @@ pub async fn read(graph: &Graph, em: &Emitter, counts: &SkuCounts) -> Result<Out
                 assignment.sku_id = sku;
                 em.record(assignment).await?;
             }
-            seen += 1;
-        }
-        em.progress(format!("Users: {seen}")).await;
-        match page.next {
-            Some(next) => url = next,
-            None => return Ok(Outcome::Complete),
         }
     }
+    Ok(pages.finish().await)
 }
