@@ -48,7 +48,8 @@ pub enum RunOutcome {
 /// What a finished run did to the repository.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SyncReport {
-    /// Rows written (inserted or updated), per kind.
+    /// Rows written (inserted or updated) and committed, per kind: on a
+    /// failed or cancelled run, what stays in the repository.
     pub written: BTreeMap<RecordKind, u64>,
     /// Rows removed as no longer seen, per kind.
     pub removed: BTreeMap<RecordKind, u64>,
@@ -68,6 +69,8 @@ pub struct SyncWriter {
     config: WriterConfig,
     txn: Option<DatabaseTransaction>,
     uncommitted: usize,
+    /// Rows written since the last commit, per kind (lost on rollback).
+    pending_counts: BTreeMap<RecordKind, u64>,
     completed: BTreeSet<RecordKind>,
     report: SyncReport,
     statements: HashMap<(&'static str, usize), String>,
@@ -105,6 +108,7 @@ impl Store {
             config,
             txn: None,
             uncommitted: 0,
+            pending_counts: BTreeMap::new(),
             completed: BTreeSet::new(),
             report: SyncReport::default(),
             statements: HashMap::new(),
@@ -114,9 +118,13 @@ impl Store {
 }
 
 impl SyncWriter {
-    /// Rows written so far, per kind.
-    pub fn written(&self) -> &BTreeMap<RecordKind, u64> {
-        &self.report.written
+    /// Rows written so far, per kind (committed or not).
+    pub fn written(&self) -> BTreeMap<RecordKind, u64> {
+        let mut all = self.report.written.clone();
+        for (kind, n) in &self.pending_counts {
+            *all.entry(*kind).or_default() += n;
+        }
+        all
     }
 
     /// Kinds the run has delivered in full so far.
@@ -166,7 +174,7 @@ impl SyncWriter {
         let records = last_per_key(&records);
         for chunk in records.chunks(per_statement) {
             self.upsert(table, chunk).await?;
-            *self.report.written.entry(kind).or_default() += chunk.len() as u64;
+            *self.pending_counts.entry(kind).or_default() += chunk.len() as u64;
             self.uncommitted += chunk.len();
         }
         Ok(())
@@ -219,6 +227,9 @@ impl SyncWriter {
             txn.commit().await?;
         }
         self.uncommitted = 0;
+        for (kind, n) in std::mem::take(&mut self.pending_counts) {
+            *self.report.written.entry(kind).or_default() += n;
+        }
         Ok(())
     }
 

@@ -241,11 +241,12 @@ async fn sync(
         Some(f) if f.status == ProcessStatus::Cancelled => RunOutcome::Cancelled,
         Some(_) => RunOutcome::Failed,
     };
-    let counts = writer.written().clone();
+    let counts = writer.written();
     let report = writer.finish(outcome).await;
     match (failure, report) {
-        (Some(mut failure), _) => {
-            failure.counts = counts;
+        (Some(mut failure), report) => {
+            // What stays in the repository: rows committed before the failure.
+            failure.counts = report.map(|r| r.written).unwrap_or(counts);
             Err(failure)
         }
         (None, Err(e)) => Err(Failure {
