@@ -118,7 +118,11 @@ async fn failed_and_cancelled_runs_keep_the_previous_data(db: &TestDb) {
             assert_eq!(writer.written()[&RecordKind::Device], 10);
             let report = writer.finish(outcome).await.unwrap();
             assert!(report.removed.is_empty());
-            assert_eq!(report.written[&RecordKind::Device], 8, "the report counts what stays: the committed rows");
+            assert_eq!(
+                report.written[&RecordKind::Device],
+                8,
+                "the report counts what stays: the committed rows"
+            );
             let rows = fx.contents(RecordKind::Device).await;
             assert_eq!(rows.len(), 20, "{outcome:?} clean={clean} keeps every row");
             let name =
