@@ -1,12 +1,10 @@
 //! Microsoft 365 usage reports (CSV behind a 302): app usage, activations,
 //! active-user detail. Concealed user names are detected and marked.
 
-use std::path::PathBuf;
-
 use connector_core::{Activation, ApplicationUsage};
 
 use super::{Emitter, Outcome, StreamError, is_concealed};
-use crate::csvfile::{self, truthy};
+use crate::csvfile::{self, CsvFile, truthy};
 use crate::http::{Graph, GraphError};
 use crate::settings::{Settings, Stream};
 
@@ -26,7 +24,8 @@ pub const CONCEALED: &str = "user names in Microsoft 365 reports are concealed, 
      to show them, turn off 'Display concealed user, group, and site names in all reports' in the Microsoft 365 \
      admin center (Settings > Org settings > Reports)";
 
-/// Downloads a report; `None` (after a warning) when the permission is missing.
+/// Downloads a report; `None` (after a warning) when the permission is missing
+/// or the report does not exist in this cloud.
 async fn fetch(
     graph: &Graph,
     em: &Emitter,
@@ -44,23 +43,69 @@ async fn fetch(
             .await;
             Ok(None)
         }
+        // Microsoft documents several report APIs for the global cloud only.
+        Err(GraphError::Status {
+            status: 400 | 404,
+            message,
+            ..
+        }) if !graph.is_global() => {
+            em.warn(format!(
+                "The {} report was not read: it is not available in this cloud ({message}); deselect the stream to silence this.",
+                stream.name()
+            ))
+            .await;
+            Ok(None)
+        }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn parse<F>(
-    file: crate::http::TempFile,
+/// What one report row handler gets: the file (for cells), the row, the
+/// user principal name (or concealed id) and whether it is concealed.
+type RowFn = dyn FnMut(
+        &CsvFile<Box<dyn std::io::Read + Send>>,
+        &csv::StringRecord,
+        &str,
+        bool,
+        &Emitter,
+    ) -> Result<(), StreamError>
+    + Send;
+
+/// Fetches a report and hands each row with a user to `each`, on a blocking
+/// thread, reading from disk; says once in the process log when names are
+/// concealed. `label` names the report in messages.
+async fn read_report(
+    graph: &Graph,
     em: &Emitter,
-    parse: F,
-) -> Result<Outcome, StreamError>
-where
-    F: FnOnce(PathBuf, &Emitter) -> Result<Outcome, StreamError> + Send + 'static,
-{
+    stream: Stream,
+    path: &str,
+    label: &'static str,
+    required: &'static [&'static str],
+    mut each: Box<RowFn>,
+) -> Result<Outcome, StreamError> {
+    let Some(file) = fetch(graph, em, stream, path).await? else {
+        return Ok(Outcome::Skipped);
+    };
     let em = em.clone();
     tokio::task::spawn_blocking(move || {
-        let outcome = parse(file.path.clone(), &em);
+        let mut csv = csvfile::open(&file.path, &format!("the {label} report"))
+            .map_err(StreamError::Other)?;
+        csv.require(required).map_err(StreamError::Other)?;
+        let mut row = csv::StringRecord::new();
+        let mut concealed_seen = false;
+        while csv.next_row(&mut row).map_err(StreamError::Other)? {
+            let Some(user) = csv.get(&row, "User Principal Name") else {
+                continue;
+            };
+            let concealed = is_concealed(user);
+            concealed_seen |= concealed;
+            each(&csv, &row, user, concealed, &em)?;
+        }
+        if concealed_seen {
+            em.warn_blocking(format!("{label}: {CONCEALED}."));
+        }
         drop(file);
-        outcome
+        Ok(Outcome::Complete)
     })
     .await
     .map_err(|e| StreamError::Other(format!("reading a report failed: {e}")))?
@@ -76,96 +121,86 @@ pub async fn app_usage(
         "/v1.0/reports/getM365AppUserDetail(period='{}')?$format=text/csv",
         settings.period
     );
-    let Some(file) = fetch(graph, em, Stream::AppUsage, &path).await? else {
-        return Ok(Outcome::Skipped);
-    };
     let days = settings.period_days();
-    parse(file, em, move |path, em| {
-        let mut csv = csvfile::open(&path, "the Microsoft 365 Apps usage report")
-            .map_err(StreamError::Other)?;
-        csv.require(&["User Principal Name", "Report Refresh Date"])
-            .map_err(StreamError::Other)?;
-        let mut row = csv::StringRecord::new();
-        let mut concealed_seen = false;
-        while csv.next_row(&mut row).map_err(StreamError::Other)? {
-            let Some(user) = csv.get(&row, "User Principal Name") else {
-                continue;
-            };
-            let concealed = is_concealed(user);
-            concealed_seen |= concealed;
-            for app in APPS {
-                if !truthy(csv.get(&row, app)) {
+    // Column names built once, not per row.
+    let columns: Vec<(&str, Vec<(&str, String)>)> = APPS
+        .iter()
+        .map(|app| {
+            (
+                *app,
+                PLATFORMS
+                    .iter()
+                    .map(|p| (*p, format!("{app} ({p})")))
+                    .collect(),
+            )
+        })
+        .collect();
+    read_report(
+        graph,
+        em,
+        Stream::AppUsage,
+        &path,
+        "Microsoft 365 Apps usage",
+        &["User Principal Name", "Report Refresh Date"],
+        Box::new(move |csv, row, user, concealed, em| {
+            for (app, platforms) in &columns {
+                if !truthy(csv.get(row, app)) {
                     continue;
                 }
-                let platforms: Vec<&str> = PLATFORMS
+                let platforms: Vec<&str> = platforms
                     .iter()
-                    .copied()
-                    .filter(|p| truthy(csv.get(&row, &format!("{app} ({p})"))))
+                    .filter(|(_, column)| truthy(csv.get(row, column)))
+                    .map(|(p, _)| *p)
                     .collect();
                 let mut usage = ApplicationUsage::default();
                 usage.source_key = format!("m365apps|{user}|{app}");
                 usage.user = user.to_owned();
-                usage.application = app.to_owned();
+                usage.application = (*app).to_owned();
                 usage.platform = (!platforms.is_empty()).then(|| platforms.join(", "));
-                usage.last_activity = csv.get(&row, "Last Activity Date").map(str::to_owned);
+                usage.last_activity = csv.get(row, "Last Activity Date").map(str::to_owned);
                 usage.report_period_days = Some(days);
-                usage.report_refresh_date = csv.get(&row, "Report Refresh Date").map(str::to_owned);
+                usage.report_refresh_date = csv.get(row, "Report Refresh Date").map(str::to_owned);
                 usage.concealed = concealed;
                 em.record_blocking(usage)?;
             }
-        }
-        if concealed_seen {
-            em.warn_blocking(format!("Microsoft 365 Apps usage: {CONCEALED}."));
-        }
-        Ok(Outcome::Complete)
-    })
+            Ok(())
+        }),
+    )
     .await
 }
 
 /// `getOffice365ActivationsUserDetail`: one row per user and product type.
 pub async fn activations(graph: &Graph, em: &Emitter) -> Result<Outcome, StreamError> {
     let path = "/v1.0/reports/getOffice365ActivationsUserDetail?$format=text/csv";
-    let Some(file) = fetch(graph, em, Stream::Activations, path).await? else {
-        return Ok(Outcome::Skipped);
-    };
-    parse(file, em, move |path, em| {
-        let mut csv =
-            csvfile::open(&path, "the Office activations report").map_err(StreamError::Other)?;
-        csv.require(&["User Principal Name", "Product Type"])
-            .map_err(StreamError::Other)?;
-        let mut row = csv::StringRecord::new();
-        let mut concealed_seen = false;
-        let count = |v: Option<&str>| v.and_then(|v| v.parse::<i32>().ok()).unwrap_or(0);
-        while csv.next_row(&mut row).map_err(StreamError::Other)? {
-            let (Some(user), Some(product)) = (
-                csv.get(&row, "User Principal Name"),
-                csv.get(&row, "Product Type"),
-            ) else {
-                continue;
+    let count = |v: Option<&str>| v.and_then(|v| v.parse::<i32>().ok()).unwrap_or(0);
+    read_report(
+        graph,
+        em,
+        Stream::Activations,
+        path,
+        "Office activations",
+        &["User Principal Name", "Product Type"],
+        Box::new(move |csv, row, user, concealed, em| {
+            let Some(product) = csv.get(row, "Product Type") else {
+                return Ok(());
             };
             let mut activation = Activation::default();
             activation.source_key = format!("{user}|{product}");
             activation.user = user.to_owned();
             activation.product_type = product.to_owned();
-            activation.last_activated = csv.get(&row, "Last Activated Date").map(str::to_owned);
-            activation.windows = count(csv.get(&row, "Windows"));
-            activation.mac = count(csv.get(&row, "Mac"));
-            activation.windows_mobile = count(csv.get(&row, "Windows 10 Mobile"));
-            activation.ios = count(csv.get(&row, "iOS"));
-            activation.android = count(csv.get(&row, "Android"));
+            activation.last_activated = csv.get(row, "Last Activated Date").map(str::to_owned);
+            activation.windows = count(csv.get(row, "Windows"));
+            activation.mac = count(csv.get(row, "Mac"));
+            activation.windows_mobile = count(csv.get(row, "Windows 10 Mobile"));
+            activation.ios = count(csv.get(row, "iOS"));
+            activation.android = count(csv.get(row, "Android"));
             activation.shared_computer =
-                i32::from(truthy(csv.get(&row, "Activated On Shared Computer")));
-            activation.report_refresh_date =
-                csv.get(&row, "Report Refresh Date").map(str::to_owned);
-            activation.concealed = is_concealed(user);
-            concealed_seen |= activation.concealed;
-            em.record_blocking(activation)?;
-        }
-        if concealed_seen {
-            em.warn_blocking(format!("Office activations: {CONCEALED}."));
-        }
-        Ok(Outcome::Complete)
-    })
+                i32::from(truthy(csv.get(row, "Activated On Shared Computer")));
+            activation.report_refresh_date = csv.get(row, "Report Refresh Date").map(str::to_owned);
+            activation.concealed = concealed;
+            em.record_blocking(activation)
+        }),
+    )
     .await
 }
 
@@ -179,47 +214,45 @@ pub async fn active_users(
         "/v1.0/reports/getOffice365ActiveUserDetail(period='{}')?$format=text/csv",
         settings.period
     );
-    let Some(file) = fetch(graph, em, Stream::ActiveUsers, &path).await? else {
-        return Ok(Outcome::Skipped);
-    };
     let days = settings.period_days();
-    parse(file, em, move |path, em| {
-        let mut csv = csvfile::open(&path, "the Microsoft 365 active users report")
-            .map_err(StreamError::Other)?;
-        csv.require(&["User Principal Name", "Report Refresh Date"])
-            .map_err(StreamError::Other)?;
-        let mut row = csv::StringRecord::new();
-        let mut concealed_seen = false;
-        while csv.next_row(&mut row).map_err(StreamError::Other)? {
-            let Some(user) = csv.get(&row, "User Principal Name") else {
-                continue;
-            };
-            if truthy(csv.get(&row, "Is Deleted")) {
-                continue;
+    // (service, licence column, activity column), built once.
+    let columns: Vec<(&str, String, String)> = SERVICES
+        .iter()
+        .map(|s| {
+            (
+                *s,
+                format!("Has {s} License"),
+                format!("{s} Last Activity Date"),
+            )
+        })
+        .collect();
+    read_report(
+        graph,
+        em,
+        Stream::ActiveUsers,
+        &path,
+        "Active users",
+        &["User Principal Name", "Report Refresh Date"],
+        Box::new(move |csv, row, user, concealed, em| {
+            if truthy(csv.get(row, "Is Deleted")) {
+                return Ok(());
             }
-            let concealed = is_concealed(user);
-            concealed_seen |= concealed;
-            for service in SERVICES {
-                if !truthy(csv.get(&row, &format!("Has {service} License"))) {
+            for (service, licence, activity) in &columns {
+                if !truthy(csv.get(row, licence)) {
                     continue;
                 }
                 let mut usage = ApplicationUsage::default();
                 usage.source_key = format!("services|{user}|{service}");
                 usage.user = user.to_owned();
-                usage.application = service.to_owned();
-                usage.last_activity = csv
-                    .get(&row, &format!("{service} Last Activity Date"))
-                    .map(str::to_owned);
+                usage.application = (*service).to_owned();
+                usage.last_activity = csv.get(row, activity).map(str::to_owned);
                 usage.report_period_days = Some(days);
-                usage.report_refresh_date = csv.get(&row, "Report Refresh Date").map(str::to_owned);
+                usage.report_refresh_date = csv.get(row, "Report Refresh Date").map(str::to_owned);
                 usage.concealed = concealed;
                 em.record_blocking(usage)?;
             }
-        }
-        if concealed_seen {
-            em.warn_blocking(format!("Active users: {CONCEALED}."));
-        }
-        Ok(Outcome::Complete)
-    })
+            Ok(())
+        }),
+    )
     .await
 }

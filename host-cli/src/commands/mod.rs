@@ -21,9 +21,7 @@ use crate::ops::host::Host;
 pub fn exec(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(&cli.global)?;
     let json = cli.global.json;
-    if let Command::Plugin(command) = cli.command {
-        return plugin::exec(command, &config, &cli.global);
-    }
+    let global = cli.global;
     let host = Host::new(config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -31,7 +29,8 @@ pub fn exec(cli: Cli) -> Result<ExitCode> {
         .context("starting the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Plugin(_) => unreachable!("handled above"),
+            // Plugin calls run on threads of their own, so blocking here is fine.
+            Command::Plugin(command) => plugin::exec(command, &host.config, &global),
             Command::Repository(command) => repository::exec(command, &host, json).await,
             Command::Connector(command) => connector::exec(command, &host, json).await,
             Command::Action(command) => action::exec(command, &host, json).await,
