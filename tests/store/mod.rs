@@ -8,6 +8,7 @@
 
 pub mod support;
 
+mod consolidation;
 mod operations;
 mod schema;
 mod secrets;

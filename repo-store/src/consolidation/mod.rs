@@ -1,9 +1,18 @@
 //! Consolidation: raw rows from every connector of a repository become
-//! products and usage an operator can act on.
+//! devices, users, products, usage and licences an operator can act on
+//! (ARCHITECTURE.md §6; docs/CONSOLIDATION.md says how).
 //!
-//! Built so far: the product rule [`catalog`] (a shipped default plus the
-//! operator's own files) that normalises raw application titles.
+//! - [`catalog`]: the product rules (a shipped default plus the operator's
+//!   own files) that name raw application titles.
+//! - [`Store::consolidate`](crate::Store::consolidate) rebuilds a
+//!   repository's consolidated tables in one transaction.
+//! - The views read them: product usage, licences, the reclaim list, and
+//!   the raw rows and rule behind any consolidated row.
 
 pub mod catalog;
+mod run;
+mod views;
 
 pub use catalog::{Catalog, CatalogError, Product};
+pub use run::{CATEGORIES, Request, Summary, Thresholds, category};
+pub use views::{DeviceExplain, LicenceSummary, ProductExplain, ProductUsage, Reclaim, RunInfo};

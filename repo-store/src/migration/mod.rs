@@ -5,6 +5,9 @@
 
 mod m20261126_000001_core;
 mod m20261126_000002_raw;
+mod m20261126_000003_consolidated;
+
+pub(crate) use m20261126_000003_consolidated::table_names as consolidated_tables;
 
 use sea_orm_migration::prelude::*;
 
@@ -17,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_core::Migration),
             Box::new(m20261126_000002_raw::Migration),
+            Box::new(m20261126_000003_consolidated::Migration),
         ]
     }
 }

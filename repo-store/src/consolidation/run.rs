@@ -1,0 +1,890 @@
+//! *Generate Report - Basic Inventory Consolidation*: rebuilds a
+//! repository's `cons_*` tables from its raw rows, in one transaction.
+//!
+//! Only the distinct application titles and usage-report applications (a
+//! few thousand at most) pass through Rust, to be named by the [`Catalog`];
+//! everything that scales with the tenant (devices, installations, usage,
+//! assignments) is `INSERT … SELECT` and `UPDATE … FROM` on the database.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Days, NaiveDate};
+use sea_orm::sea_query::{Alias, Query};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbBackend, Statement, TransactionTrait, Value,
+};
+use serde::Serialize;
+
+use super::catalog::Catalog;
+use crate::connect::Store;
+use crate::error::StoreError;
+use crate::migration::consolidated_tables;
+
+/// Usage categories, best first, as stored in the `state` columns.
+pub const CATEGORIES: [&str; 4] = ["Used", "Rarely Used", "Unused", "Unreported"];
+
+/// The name of a stored `state`.
+pub fn category(state: i32) -> &'static str {
+    match state {
+        1 => CATEGORIES[0],
+        2 => CATEGORIES[1],
+        3 => CATEGORIES[2],
+        _ => CATEGORIES[3],
+    }
+}
+
+/// How to judge usage.
+#[derive(Debug, Clone)]
+pub struct Thresholds {
+    /// Activity within this many days is Used (default 30).
+    pub used_days: u32,
+    /// Activity within this many days, but not within `used_days`, is
+    /// Rarely Used (default 90); older activity is Unused.
+    pub rarely_used_days: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            used_days: 30,
+            rarely_used_days: 90,
+        }
+    }
+}
+
+impl Thresholds {
+    /// Refuses thresholds that cannot order the categories.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.used_days == 0 {
+            return Err("used_days must be at least 1".into());
+        }
+        if self.rarely_used_days < self.used_days {
+            return Err(format!(
+                "rarely_used_days ({}) must be at least used_days ({})",
+                self.rarely_used_days, self.used_days
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What one consolidation runs with.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The repository.
+    pub repository_id: i64,
+    /// The process doing it, for the record.
+    pub process_id: Option<i64>,
+    /// The rule catalog, already loaded and checked.
+    pub catalog: &'a Catalog,
+    /// The operator's rule files, for the record.
+    pub rule_files: Vec<String>,
+    /// The thresholds.
+    pub thresholds: Thresholds,
+    /// The day usage is judged on (today, in production).
+    pub as_of: NaiveDate,
+}
+
+/// What a consolidation produced.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    /// Raw devices read.
+    pub raw_devices: u64,
+    /// Consolidated devices.
+    pub devices: u64,
+    /// Consolidated users with a principal name.
+    pub users: u64,
+    /// Concealed report identities, kept apart.
+    pub concealed_identities: u64,
+    /// Products.
+    pub products: u64,
+    /// Products no rule named (raw values kept).
+    pub unmatched_products: u64,
+    /// Raw applications named.
+    pub titles: u64,
+    /// Raw installations read.
+    pub raw_installations: u64,
+    /// Consolidated installations (one per device and product).
+    pub installations: u64,
+    /// Raw installations whose device or application no connector reported.
+    pub unlinked_installations: u64,
+    /// Installations per category, in [`CATEGORIES`] order.
+    pub installation_categories: [u64; 4],
+    /// Usage rows per user and application.
+    pub user_usage: u64,
+    /// Licensed SKUs.
+    pub skus: u64,
+    /// Assignments that can be reclaimed.
+    pub reclaimable: u64,
+}
+
+impl Summary {
+    /// One line for the process log.
+    pub fn line(&self) -> String {
+        if self.raw_devices == 0
+            && self.raw_installations == 0
+            && self.users == 0
+            && self.skus == 0
+            && self.user_usage == 0
+        {
+            return "The repository holds no raw data yet, so the consolidated results are empty; run a sync first.".into();
+        }
+        let [used, rarely, unused, unreported] = self.installation_categories;
+        let mut line = format!(
+            "Consolidated {} raw devices into {}, {} users ({} concealed identities kept apart), \
+             {} products ({} unmatched), {} installations (Used {used}, Rarely Used {rarely}, \
+             Unused {unused}, Unreported {unreported}), {} SKUs with {} reclaimable assignments.",
+            self.raw_devices,
+            self.devices,
+            self.users,
+            self.concealed_identities,
+            self.products,
+            self.unmatched_products,
+            self.installations,
+            self.skus,
+            self.reclaimable,
+        );
+        if self.unlinked_installations > 0 {
+            line.push_str(&format!(
+                " {} raw installations name a device or application no connector reported and were left out.",
+                self.unlinked_installations
+            ));
+        }
+        line
+    }
+}
+
+/// Rows per multi-row insert (SQLite allows 32,766 bound values).
+const INSERT_CHUNK: usize = 500;
+
+/// Serialises consolidations on PostgreSQL (SQLite's write lock does it there).
+const PG_LOCK: i64 = 0x0069_6E76_636F_6E73;
+
+/// A statement for `backend`: `{R}` becomes the repository id and each `?`
+/// a bound value (`$n` on PostgreSQL).
+fn statement(backend: DbBackend, repository_id: i64, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = sql.replace("{R}", &repository_id.to_string());
+    let sql = match backend {
+        DbBackend::Postgres => {
+            let mut out = String::with_capacity(sql.len() + 8);
+            let mut n = 0;
+            for c in sql.chars() {
+                if c == '?' {
+                    n += 1;
+                    out.push_str(&format!("${n}"));
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+        _ => sql,
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// The text before the first `.` of `expr` (a host name without its domain).
+fn host_part(backend: DbBackend, expr: &str) -> String {
+    match backend {
+        DbBackend::Postgres => format!("split_part({expr}, '.', 1)"),
+        _ => format!(
+            "CASE WHEN instr({expr}, '.') > 0 THEN substr({expr}, 1, instr({expr}, '.') - 1) ELSE {expr} END"
+        ),
+    }
+}
+
+/// `YYYY-MM-DD` of a text column holding a date or timestamp, else NULL.
+fn date_of(column: &str) -> String {
+    format!("CASE WHEN {column} LIKE '____-__-__%' THEN substr({column}, 1, 10) END")
+}
+
+/// Serial numbers that name no machine (firmware defaults).
+const JUNK_SERIALS: &str = "'0', 'NONE', 'N/A', 'NA', 'UNKNOWN', 'DEFAULT STRING', \
+    'SYSTEM SERIAL NUMBER', 'TO BE FILLED BY O.E.M.', 'CHASSIS SERIAL NUMBER', \
+    '0123456789', '123456789', '1234567890', 'INVALID', 'NOT APPLICABLE'";
+
+fn day(date: NaiveDate, back: u32) -> String {
+    date.checked_sub_days(Days::new(back.into()))
+        .unwrap_or(date)
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+struct Tx<'a> {
+    txn: &'a DatabaseTransaction,
+    backend: DbBackend,
+    repository_id: i64,
+}
+
+impl Tx<'_> {
+    async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64, StoreError> {
+        let statement = statement(self.backend, self.repository_id, sql, values);
+        Ok(self.txn.execute(statement).await?.rows_affected())
+    }
+
+    async fn count(&self, sql: &str) -> Result<u64, StoreError> {
+        let statement = statement(self.backend, self.repository_id, sql, vec![]);
+        let row = self.txn.query_one(statement).await?;
+        Ok(match row {
+            Some(row) => row.try_get_by_index::<i64>(0)? as u64,
+            None => 0,
+        })
+    }
+
+    async fn strings(
+        &self,
+        sql: &str,
+        columns: usize,
+    ) -> Result<Vec<Vec<Option<String>>>, StoreError> {
+        let statement = statement(self.backend, self.repository_id, sql, vec![]);
+        let rows = self.txn.query_all(statement).await?;
+        rows.iter()
+            .map(|row| {
+                (0..columns)
+                    .map(|i| Ok(row.try_get_by_index::<Option<String>>(i)?))
+                    .collect()
+            })
+            .collect()
+    }
+
+    async fn insert_rows(
+        &self,
+        table: &str,
+        columns: &[&str],
+        rows: Vec<Vec<Value>>,
+    ) -> Result<(), StoreError> {
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let mut insert = Query::insert();
+            insert
+                .into_table(Alias::new(table))
+                .columns(columns.iter().map(|c| Alias::new(*c)));
+            for row in chunk {
+                insert
+                    .values(row.iter().cloned().map(Into::into))
+                    .map_err(|e| StoreError::Db(e.to_string()))?;
+            }
+            self.txn.execute(self.backend.build(&insert)).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Rebuilds a repository's consolidated data in one transaction:
+    /// readers see the previous results until it commits, and a failure
+    /// leaves them as they were.
+    pub async fn consolidate(&self, request: &Request<'_>) -> Result<Summary, StoreError> {
+        request.thresholds.validate().map_err(StoreError::Db)?;
+        let txn = self.db.begin().await?;
+        let tx = Tx {
+            txn: &txn,
+            backend: self.db_backend(),
+            repository_id: request.repository_id,
+        };
+        if tx.backend == DbBackend::Postgres {
+            tx.exec("SELECT pg_advisory_xact_lock(?)", vec![PG_LOCK.into()])
+                .await?;
+        }
+        for table in consolidated_tables() {
+            tx.exec(
+                &format!("DELETE FROM {table} WHERE repository_id = {{R}}"),
+                vec![],
+            )
+            .await?;
+        }
+        let mut summary = Summary::default();
+        products(&tx, request.catalog, &mut summary).await?;
+        devices(&tx, &mut summary).await?;
+        users(&tx, request.catalog, &mut summary).await?;
+        usage(&tx, request).await?;
+        installations(&tx, request, &mut summary).await?;
+        licences(&tx, request, &mut summary).await?;
+        record(&tx, request, &summary).await?;
+        txn.commit().await?;
+        Ok(summary)
+    }
+}
+
+/// A product's identity: vendor, product, edition, version ('' for none).
+type Identity = (String, String, String, String);
+
+/// How a product was named: the rule and the file it lives in (`None`
+/// when no rule matched).
+type Naming = (Option<String>, Option<String>);
+
+/// The product a raw title is.
+fn name_title(catalog: &Catalog, title: &[Option<String>]) -> (Identity, Naming) {
+    let (name, publisher, version, platform) = (
+        title[2].as_deref().unwrap_or_default(),
+        title[3].as_deref(),
+        title[4].as_deref(),
+        title[5].as_deref(),
+    );
+    match catalog.classify(publisher, name, version, platform) {
+        Some(p) => (
+            (
+                p.vendor,
+                p.product,
+                p.edition.unwrap_or_default(),
+                p.version.unwrap_or_default(),
+            ),
+            (Some(p.rule), Some(p.source)),
+        ),
+        // Unmatched titles keep their raw values.
+        None => (
+            (
+                publisher.unwrap_or_default().to_owned(),
+                name.to_owned(),
+                String::new(),
+                version.unwrap_or_default().to_owned(),
+            ),
+            (None, None),
+        ),
+    }
+}
+
+/// Names every raw application and writes `cons_products` and `cons_titles`.
+async fn products(tx: &Tx<'_>, catalog: &Catalog, summary: &mut Summary) -> Result<(), StoreError> {
+    // connector, source key, name, publisher, version, platform.
+    let titles = tx
+        .strings(
+            "SELECT CAST(connector_id AS TEXT), source_key, name, publisher, version, platform \
+             FROM raw_applications WHERE repository_id = {R}",
+            6,
+        )
+        .await?;
+    summary.titles = titles.len() as u64;
+    // Each distinct (name, publisher, version, platform) is classified once.
+    let mut named: HashMap<&[Option<String>], Identity> = HashMap::new();
+    let mut products: BTreeMap<Identity, Naming> = BTreeMap::new();
+    for title in &titles {
+        if named.contains_key(&title[2..]) {
+            continue;
+        }
+        let (identity, naming) = name_title(catalog, title);
+        products.insert(identity.clone(), naming);
+        named.insert(&title[2..], identity);
+    }
+    let rows = products
+        .iter()
+        .map(|((vendor, product, edition, version), (rule, source))| {
+            vec![
+                tx.repository_id.into(),
+                vendor.as_str().into(),
+                product.as_str().into(),
+                edition.as_str().into(),
+                version.as_str().into(),
+                rule.clone().into(),
+                source.clone().into(),
+                0i32.into(),
+            ]
+        })
+        .collect();
+    tx.insert_rows(
+        "cons_products",
+        &[
+            "repository_id",
+            "vendor",
+            "product",
+            "edition",
+            "version",
+            "rule",
+            "rule_source",
+            "coverage",
+        ],
+        rows,
+    )
+    .await?;
+    summary.products = products.len() as u64;
+    summary.unmatched_products =
+        products.values().filter(|(rule, _)| rule.is_none()).count() as u64;
+
+    let mut ids: HashMap<Identity, i64> = HashMap::new();
+    let statement = statement(
+        tx.backend,
+        tx.repository_id,
+        "SELECT id, vendor, product, edition, version FROM cons_products WHERE repository_id = {R}",
+        vec![],
+    );
+    for row in tx.txn.query_all(statement).await? {
+        ids.insert(
+            (
+                row.try_get_by_index(1)?,
+                row.try_get_by_index(2)?,
+                row.try_get_by_index(3)?,
+                row.try_get_by_index(4)?,
+            ),
+            row.try_get_by_index(0)?,
+        );
+    }
+    let mut rows = Vec::with_capacity(titles.len());
+    for title in &titles {
+        let id = ids[&named[&title[2..]]];
+        let connector: i64 = title[0]
+            .as_deref()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_default();
+        rows.push(vec![
+            tx.repository_id.into(),
+            connector.into(),
+            title[1].clone().unwrap_or_default().into(),
+            id.into(),
+        ]);
+    }
+    tx.insert_rows(
+        "cons_titles",
+        &["repository_id", "connector_id", "source_key", "product_id"],
+        rows,
+    )
+    .await
+}
+
+/// Merges raw devices: by Entra device id, then serial number, then
+/// normalised name. A serial or name joins an existing group only when it
+/// points at exactly one; an ambiguous match is never guessed.
+async fn devices(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
+    let name = "lower(trim(name))";
+    let host = host_part(tx.backend, name);
+    tx.exec(
+        &format!(
+            "INSERT INTO cons_device_sources (repository_id, connector_id, source_key, entra_key, serial_key, name_key) \
+             SELECT repository_id, connector_id, source_key, \
+               CASE WHEN trim(coalesce(entra_device_id, '')) NOT IN ('', '00000000-0000-0000-0000-000000000000') \
+                    THEN lower(trim(entra_device_id)) END, \
+               CASE WHEN length(trim(coalesce(serial_number, ''))) >= 3 \
+                     AND upper(trim(serial_number)) NOT IN ({JUNK_SERIALS}) \
+                    THEN upper(trim(serial_number)) END, \
+               CASE WHEN trim(coalesce(name, '')) <> '' THEN {host} END \
+             FROM raw_devices WHERE repository_id = {{R}}"
+        ),
+        vec![],
+    )
+    .await?;
+    tx.exec(
+        "UPDATE cons_device_sources SET merge_key = 'entra:' || entra_key, matched_by = 'Entra device id' \
+         WHERE repository_id = {R} AND entra_key IS NOT NULL",
+        vec![],
+    )
+    .await?;
+    // A serial joins the one Entra group holding it, or groups by itself.
+    tx.exec(
+        "UPDATE cons_device_sources SET matched_by = 'serial number', merge_key = coalesce( \
+           (SELECT CASE WHEN count(DISTINCT o.merge_key) = 1 THEN min(o.merge_key) END \
+              FROM cons_device_sources o \
+             WHERE o.repository_id = {R} AND o.serial_key = cons_device_sources.serial_key \
+               AND o.entra_key IS NOT NULL), \
+           'serial:' || serial_key) \
+         WHERE repository_id = {R} AND merge_key IS NULL AND serial_key IS NOT NULL",
+        vec![],
+    )
+    .await?;
+    // A name joins the one group holding it, or groups by itself.
+    tx.exec(
+        "UPDATE cons_device_sources SET matched_by = 'name', merge_key = coalesce( \
+           (SELECT CASE WHEN count(DISTINCT o.merge_key) = 1 THEN min(o.merge_key) END \
+              FROM cons_device_sources o \
+             WHERE o.repository_id = {R} AND o.name_key = cons_device_sources.name_key \
+               AND o.merge_key IS NOT NULL), \
+           'name:' || name_key) \
+         WHERE repository_id = {R} AND merge_key IS NULL AND name_key IS NOT NULL",
+        vec![],
+    )
+    .await?;
+    tx.exec(
+        "UPDATE cons_device_sources SET matched_by = 'source key', \
+           merge_key = 'source:' || CAST(connector_id AS TEXT) || ':' || source_key \
+         WHERE repository_id = {R} AND merge_key IS NULL",
+        vec![],
+    )
+    .await?;
+    summary.raw_devices = tx
+        .count("SELECT count(*) FROM cons_device_sources WHERE repository_id = {R}")
+        .await?;
+    summary.devices = tx
+        .exec(
+            "INSERT INTO cons_devices (repository_id, merge_key, name, serial_number, entra_device_id, \
+               manufacturer, model, operating_system, primary_user, last_seen, sources) \
+             SELECT {R}, s.merge_key, min(d.name), max(upper(trim(d.serial_number))), max(s.entra_key), \
+               max(d.manufacturer), max(d.model), max(d.operating_system), \
+               max(lower(trim(d.primary_user))), max(d.last_seen), count(*) \
+             FROM cons_device_sources s \
+             JOIN raw_devices d ON d.repository_id = {R} AND d.connector_id = s.connector_id \
+               AND d.source_key = s.source_key \
+             WHERE s.repository_id = {R} GROUP BY s.merge_key",
+            vec![],
+        )
+        .await?;
+    tx.exec(
+        "UPDATE cons_device_sources SET device_id = c.id FROM cons_devices c \
+         WHERE cons_device_sources.repository_id = {R} AND c.repository_id = {R} \
+           AND c.merge_key = cons_device_sources.merge_key",
+        vec![],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Users by lower-cased principal name; concealed report identities apart.
+async fn users(tx: &Tx<'_>, catalog: &Catalog, summary: &mut Summary) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO cons_users (repository_id, user_key, user_principal_name, display_name, concealed) \
+         SELECT {R}, k, min(upn), max(display_name), k LIKE 'concealed:%' FROM ( \
+           SELECT lower(trim(user_principal_name)) AS k, user_principal_name AS upn, display_name \
+             FROM raw_users WHERE repository_id = {R} AND trim(coalesce(user_principal_name, '')) <> '' \
+              AND (concealed IS NULL OR concealed = FALSE) \
+           UNION ALL \
+           SELECT CASE WHEN concealed = TRUE THEN 'concealed:' || user_name ELSE lower(trim(user_name)) END, \
+                  user_name, NULL \
+             FROM raw_application_usage WHERE repository_id = {R} AND trim(coalesce(user_name, '')) <> '' \
+         ) u GROUP BY k",
+        vec![],
+    )
+    .await?;
+    summary.users = tx
+        .count("SELECT count(*) FROM cons_users WHERE repository_id = {R} AND concealed = FALSE")
+        .await?;
+    summary.concealed_identities = tx
+        .count("SELECT count(*) FROM cons_users WHERE repository_id = {R} AND concealed = TRUE")
+        .await?;
+
+    // The product each usage-report application proves use of.
+    let apps = tx
+        .strings(
+            "SELECT DISTINCT application FROM raw_application_usage WHERE repository_id = {R}",
+            1,
+        )
+        .await?;
+    let rows = apps
+        .into_iter()
+        .filter_map(|row| row.into_iter().next().flatten())
+        .map(|app| {
+            let (vendor, product) = match catalog.usage_product(&app) {
+                Some((v, p)) => (v.to_owned(), p.to_owned()),
+                None => match catalog.classify(None, &app, None, None) {
+                    Some(p) => (p.vendor, p.product),
+                    None => (String::new(), app.clone()),
+                },
+            };
+            vec![
+                tx.repository_id.into(),
+                app.into(),
+                vendor.into(),
+                product.into(),
+            ]
+        })
+        .collect();
+    tx.insert_rows(
+        "cons_usage_apps",
+        &["repository_id", "application", "vendor", "product"],
+        rows,
+    )
+    .await
+}
+
+/// Usage per user and application, judged against each report's own
+/// refresh date (or the day of judgement where a source gives none).
+async fn usage(tx: &Tx<'_>, request: &Request<'_>) -> Result<(), StoreError> {
+    let activity = date_of("last_activity");
+    let refresh = date_of("report_refresh_date");
+    tx.exec(
+        &format!(
+            "INSERT INTO cons_user_usage (repository_id, user_id, application, vendor, product, \
+               last_activity, refresh_date, period_days, state, reason) \
+             SELECT {{R}}, u.id, x.application, a.vendor, a.product, max(x.la), max(x.rd), max(x.pd), 0, '' \
+             FROM ( \
+               SELECT CASE WHEN concealed = TRUE THEN 'concealed:' || user_name ELSE lower(trim(user_name)) END AS k, \
+                      application, {activity} AS la, coalesce({refresh}, '') AS rd, \
+                      coalesce(report_period_days, 0) AS pd \
+                 FROM raw_application_usage WHERE repository_id = {{R}} \
+             ) x \
+             JOIN cons_users u ON u.repository_id = {{R}} AND u.user_key = x.k \
+             JOIN cons_usage_apps a ON a.repository_id = {{R}} AND a.application = x.application \
+             GROUP BY u.id, x.application, a.vendor, a.product"
+        ),
+        vec![],
+    )
+    .await?;
+    let references = tx
+        .strings(
+            "SELECT DISTINCT refresh_date, CAST(period_days AS TEXT) FROM cons_user_usage WHERE repository_id = {R}",
+            2,
+        )
+        .await?;
+    let t = &request.thresholds;
+    for row in references {
+        let refresh = row[0].clone().unwrap_or_default();
+        let period: u32 = row[1].as_deref().and_then(|p| p.parse().ok()).unwrap_or(0);
+        let reference = NaiveDate::parse_from_str(&refresh, "%Y-%m-%d").unwrap_or(request.as_of);
+        // A report refreshed longer ago than its own period says nothing of now.
+        let stale = period > 0 && reference < request.as_of - Days::new(period.into());
+        let (used, rarely) = (
+            day(reference, t.used_days),
+            day(reference, t.rarely_used_days),
+        );
+        let sql = if stale {
+            "UPDATE cons_user_usage SET state = 4, reason = 'report older than its period' \
+             WHERE repository_id = {R} AND refresh_date = ? AND period_days = ?"
+                .to_owned()
+        } else {
+            format!(
+                "UPDATE cons_user_usage SET \
+                   state = CASE WHEN last_activity >= '{used}' THEN 1 WHEN last_activity >= '{rarely}' THEN 2 ELSE 3 END, \
+                   reason = CASE WHEN last_activity >= '{used}' THEN 'active within {u} days' \
+                                 WHEN last_activity >= '{rarely}' THEN 'last active within {r} days' \
+                                 WHEN last_activity IS NULL THEN 'no activity reported' \
+                                 ELSE 'no activity within {r} days' END \
+                 WHERE repository_id = {{R}} AND refresh_date = ? AND period_days = ?",
+                u = t.used_days,
+                r = t.rarely_used_days,
+            )
+        };
+        tx.exec(&sql, vec![refresh.into(), (period as i32).into()])
+            .await?;
+    }
+    tx.exec(
+        "UPDATE cons_user_usage SET state = 4, reason = 'concealed names' \
+         WHERE repository_id = {R} AND user_id IN \
+           (SELECT id FROM cons_users WHERE repository_id = {R} AND concealed = TRUE)",
+        vec![],
+    )
+    .await?;
+    // What the reports say of each product, for installations without evidence.
+    tx.exec(
+        "UPDATE cons_products SET coverage = CASE \
+           WHEN EXISTS (SELECT 1 FROM cons_user_usage c WHERE c.repository_id = {R} \
+                 AND c.vendor = cons_products.vendor AND c.product = cons_products.product AND c.state < 4) THEN 1 \
+           WHEN EXISTS (SELECT 1 FROM cons_user_usage c WHERE c.repository_id = {R} \
+                 AND c.vendor = cons_products.vendor AND c.product = cons_products.product \
+                 AND c.reason = 'concealed names') THEN 2 \
+           WHEN EXISTS (SELECT 1 FROM cons_user_usage c WHERE c.repository_id = {R} \
+                 AND c.vendor = cons_products.vendor AND c.product = cons_products.product) THEN 3 \
+           ELSE 0 END \
+         WHERE repository_id = {R}",
+        vec![],
+    )
+    .await?;
+    Ok(())
+}
+
+/// One installation per consolidated device and product, judged by the
+/// device's own last-used date, then its primary user's report usage.
+async fn installations(
+    tx: &Tx<'_>,
+    request: &Request<'_>,
+    summary: &mut Summary,
+) -> Result<(), StoreError> {
+    let t = &request.thresholds;
+    let (used, rarely) = (
+        day(request.as_of, t.used_days),
+        day(request.as_of, t.rarely_used_days),
+    );
+    let (installed, last_used) = (date_of("i.installed_on"), date_of("i.last_used"));
+    summary.raw_installations = tx
+        .count("SELECT count(*) FROM raw_installations WHERE repository_id = {R}")
+        .await?;
+    let linked = tx
+        .count(
+            "SELECT count(*) FROM raw_installations i \
+             JOIN cons_device_sources s ON s.repository_id = {R} AND s.connector_id = i.connector_id \
+               AND s.source_key = i.device_key \
+             JOIN cons_titles t ON t.repository_id = {R} AND t.connector_id = i.connector_id \
+               AND t.source_key = i.application_key \
+             WHERE i.repository_id = {R}",
+        )
+        .await?;
+    summary.unlinked_installations = summary.raw_installations - linked;
+    summary.installations = tx
+        .exec(
+            &format!(
+                "INSERT INTO cons_installations (repository_id, device_id, product_id, installed_on, last_used, state, reason) \
+                 SELECT {{R}}, s.device_id, t.product_id, min({installed}), max({last_used}), \
+                   CASE WHEN max({last_used}) >= '{used}' THEN 1 WHEN max({last_used}) >= '{rarely}' THEN 2 \
+                        WHEN max({last_used}) IS NOT NULL THEN 3 ELSE 0 END, \
+                   CASE WHEN max({last_used}) >= '{used}' THEN 'used on the device within {u} days' \
+                        WHEN max({last_used}) >= '{rarely}' THEN 'used on the device within {r} days' \
+                        WHEN max({last_used}) IS NOT NULL THEN 'not used on the device within {r} days' \
+                        ELSE '' END \
+                 FROM raw_installations i \
+                 JOIN cons_device_sources s ON s.repository_id = {{R}} AND s.connector_id = i.connector_id \
+                   AND s.source_key = i.device_key \
+                 JOIN cons_titles t ON t.repository_id = {{R}} AND t.connector_id = i.connector_id \
+                   AND t.source_key = i.application_key \
+                 WHERE i.repository_id = {{R}} \
+                 GROUP BY s.device_id, t.product_id",
+                u = t.used_days,
+                r = t.rarely_used_days,
+            ),
+            vec![],
+        )
+        .await?;
+    // The primary user's report usage of the product, where it says more.
+    tx.exec(
+        "UPDATE cons_installations SET state = e.st, \
+           reason = CASE e.st WHEN 1 THEN 'primary user active per usage report' \
+                              WHEN 2 THEN 'primary user rarely active per usage report' \
+                              ELSE 'primary user inactive per usage report' END, \
+           last_used = CASE WHEN cons_installations.last_used IS NULL OR e.la > cons_installations.last_used \
+                            THEN e.la ELSE cons_installations.last_used END \
+         FROM cons_products p, ( \
+           SELECT d.id AS device_id, c.vendor, c.product, min(c.state) AS st, max(c.last_activity) AS la \
+             FROM cons_devices d \
+             JOIN cons_users u ON u.repository_id = {R} AND u.user_key = d.primary_user \
+             JOIN cons_user_usage c ON c.repository_id = {R} AND c.user_id = u.id AND c.state < 4 \
+            WHERE d.repository_id = {R} \
+            GROUP BY d.id, c.vendor, c.product) e \
+         WHERE cons_installations.repository_id = {R} AND p.id = cons_installations.product_id \
+           AND e.device_id = cons_installations.device_id AND e.vendor = p.vendor AND e.product = p.product \
+           AND (cons_installations.state = 0 OR e.st < cons_installations.state)",
+        vec![],
+    )
+    .await?;
+    // No evidence: say why.
+    tx.exec(
+        &format!(
+            "UPDATE cons_installations SET \
+               state = CASE WHEN cons_installations.installed_on >= '{used}' THEN 4 \
+                            WHEN p.coverage = 1 AND d.primary_user IS NOT NULL THEN 3 ELSE 4 END, \
+               reason = CASE WHEN cons_installations.installed_on >= '{used}' THEN 'installed recently' \
+                             WHEN p.coverage = 1 AND d.primary_user IS NOT NULL THEN 'primary user not active per usage report' \
+                             WHEN p.coverage = 1 THEN 'no primary user to join usage to' \
+                             WHEN p.coverage = 2 THEN 'concealed names' \
+                             WHEN p.coverage = 3 THEN 'report older than its period' \
+                             ELSE 'no usage data' END \
+             FROM cons_products p, cons_devices d \
+             WHERE cons_installations.repository_id = {{R}} AND cons_installations.state = 0 \
+               AND p.id = cons_installations.product_id AND d.id = cons_installations.device_id"
+        ),
+        vec![],
+    )
+    .await?;
+    for (i, state) in (1..=4).enumerate() {
+        summary.installation_categories[i] = tx
+            .count(&format!(
+                "SELECT count(*) FROM cons_installations WHERE repository_id = {{R}} AND state = {state}"
+            ))
+            .await?;
+    }
+    summary.user_usage = tx
+        .count("SELECT count(*) FROM cons_user_usage WHERE repository_id = {R}")
+        .await?;
+    Ok(())
+}
+
+/// Assignments judged by their user's activity, and the per-SKU summary.
+async fn licences(
+    tx: &Tx<'_>,
+    request: &Request<'_>,
+    summary: &mut Summary,
+) -> Result<(), StoreError> {
+    let t = &request.thresholds;
+    let recent = day(request.as_of, t.used_days);
+    let assigned = date_of("a.assigned_on");
+    tx.exec(
+        &format!(
+            "INSERT INTO cons_assignments (repository_id, user_id, sku_id, assigned_on, state, reason, reclaimable) \
+             SELECT {{R}}, u.id, lower(a.sku_id), min({assigned}), 0, 'no usage data', FALSE \
+             FROM raw_licence_assignments a \
+             JOIN raw_users ru ON ru.repository_id = {{R}} AND ru.connector_id = a.connector_id \
+               AND ru.source_key = a.user_key \
+             JOIN cons_users u ON u.repository_id = {{R}} AND u.user_key = lower(trim(ru.user_principal_name)) \
+             WHERE a.repository_id = {{R}} \
+             GROUP BY u.id, lower(a.sku_id)"
+        ),
+        vec![],
+    )
+    .await?;
+    tx.exec(
+        &format!(
+            "UPDATE cons_assignments SET last_activity = e.la, refresh_date = e.rd, state = e.st, \
+               reason = CASE e.st WHEN 1 THEN 'active within {u} days' WHEN 2 THEN 'last active within {r} days' \
+                                  WHEN 3 THEN 'no activity within {r} days' ELSE e.reason END \
+             FROM (SELECT user_id, max(last_activity) AS la, max(refresh_date) AS rd, min(state) AS st, \
+                          min(reason) AS reason \
+                     FROM cons_user_usage WHERE repository_id = {{R}} GROUP BY user_id) e \
+             WHERE cons_assignments.repository_id = {{R}} AND e.user_id = cons_assignments.user_id",
+            u = t.used_days,
+            r = t.rarely_used_days,
+        ),
+        vec![],
+    )
+    .await?;
+    tx.exec(
+        &format!(
+            "UPDATE cons_assignments SET reclaimable = TRUE WHERE repository_id = {{R}} AND state = 3 \
+               AND (assigned_on IS NULL OR assigned_on < '{recent}')"
+        ),
+        vec![],
+    )
+    .await?;
+    tx.exec(
+        &format!(
+            "UPDATE cons_assignments SET reason = 'assigned recently' WHERE repository_id = {{R}} AND state = 3 \
+               AND assigned_on >= '{recent}'"
+        ),
+        vec![],
+    )
+    .await?;
+    summary.skus = tx
+        .exec(
+            "INSERT INTO cons_licences (repository_id, sku_id, part_number, name, prepaid, assigned, active, \
+               inactive, unreported, reclaimable) \
+             SELECT {R}, s.sku, l.part_number, l.name, l.prepaid, coalesce(a.assigned, 0), coalesce(a.active, 0), \
+               coalesce(a.inactive, 0), coalesce(a.unreported, 0), coalesce(a.reclaimable, 0) \
+             FROM ( \
+               SELECT lower(sku_id) AS sku FROM raw_licences WHERE repository_id = {R} \
+               UNION SELECT sku_id FROM cons_assignments WHERE repository_id = {R} \
+             ) s \
+             LEFT JOIN ( \
+               SELECT lower(sku_id) AS sku, max(part_number) AS part_number, max(name) AS name, \
+                 CASE WHEN sum(CASE WHEN derived = TRUE THEN 1 ELSE 0 END) > 0 THEN NULL \
+                      ELSE CAST(sum(prepaid_enabled) AS BIGINT) END AS prepaid \
+               FROM raw_licences WHERE repository_id = {R} GROUP BY lower(sku_id) \
+             ) l ON l.sku = s.sku \
+             LEFT JOIN ( \
+               SELECT sku_id AS sku, count(*) AS assigned, \
+                 sum(CASE WHEN state IN (1, 2) THEN 1 ELSE 0 END) AS active, \
+                 sum(CASE WHEN state = 3 THEN 1 ELSE 0 END) AS inactive, \
+                 sum(CASE WHEN state IN (0, 4) THEN 1 ELSE 0 END) AS unreported, \
+                 sum(CASE WHEN reclaimable = TRUE THEN 1 ELSE 0 END) AS reclaimable \
+               FROM cons_assignments WHERE repository_id = {R} GROUP BY sku_id \
+             ) a ON a.sku = s.sku",
+            vec![],
+        )
+        .await?;
+    summary.reclaimable = tx
+        .count("SELECT count(*) FROM cons_assignments WHERE repository_id = {R} AND reclaimable = TRUE")
+        .await?;
+    Ok(())
+}
+
+async fn record(tx: &Tx<'_>, request: &Request<'_>, summary: &Summary) -> Result<(), StoreError> {
+    let row = vec![
+        tx.repository_id.into(),
+        request.process_id.into(),
+        chrono::Utc::now().to_rfc3339().into(),
+        request.as_of.format("%Y-%m-%d").to_string().into(),
+        (request.thresholds.used_days as i32).into(),
+        (request.thresholds.rarely_used_days as i32).into(),
+        serde_json::to_string(&request.rule_files)
+            .unwrap_or_default()
+            .into(),
+        serde_json::to_string(summary).unwrap_or_default().into(),
+        summary.line().into(),
+    ];
+    tx.insert_rows(
+        "cons_runs",
+        &[
+            "repository_id",
+            "process_id",
+            "consolidated_at",
+            "as_of",
+            "used_days",
+            "rarely_used_days",
+            "rule_files",
+            "summary",
+            "notes",
+        ],
+        vec![row],
+    )
+    .await
+}
