@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use repo_store::consolidation::Thresholds;
 use serde::Deserialize;
 
 use crate::cli::GlobalArgs;
@@ -19,6 +20,22 @@ pub struct ConfigFile {
     pub plugin_dirs: Vec<PathBuf>,
     /// Key file for connector secrets.
     pub secret_key_file: Option<PathBuf>,
+    /// How consolidation names products and judges usage.
+    #[serde(default)]
+    pub consolidation: ConsolidationFile,
+}
+
+/// The `[consolidation]` table of `invhost.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsolidationFile {
+    /// The operator's product rule files, before the default catalog.
+    #[serde(default)]
+    pub rule_files: Vec<PathBuf>,
+    /// Activity within this many days is Used (default 30).
+    pub used_days: Option<u32>,
+    /// Activity within this many days is Rarely Used (default 90).
+    pub rarely_used_days: Option<u32>,
 }
 
 /// The configuration in force.
@@ -34,6 +51,10 @@ pub struct Config {
     pub database: String,
     /// Key file for connector secrets.
     pub secret_key_file: PathBuf,
+    /// The operator's product rule files, in precedence order.
+    pub rule_files: Vec<PathBuf>,
+    /// Usage thresholds.
+    pub thresholds: Thresholds,
 }
 
 impl Config {
@@ -80,12 +101,33 @@ impl Config {
             .map(PathBuf::from)
             .or(file.secret_key_file)
             .unwrap_or_else(|| data_dir.join("secret.key"));
+        // Rule files: the file's, then INVHOST_RULE_FILES (a path list).
+        let mut rule_files = file.consolidation.rule_files;
+        if let Some(files) = std::env::var_os("INVHOST_RULE_FILES") {
+            rule_files.extend(std::env::split_paths(&files).filter(|p| !p.as_os_str().is_empty()));
+        }
+        let defaults = Thresholds::default();
+        let thresholds = Thresholds {
+            used_days: file.consolidation.used_days.unwrap_or(defaults.used_days),
+            rarely_used_days: file
+                .consolidation
+                .rarely_used_days
+                .unwrap_or(defaults.rarely_used_days),
+        };
+        if let Err(e) = thresholds.validate() {
+            let source = file_path
+                .as_ref()
+                .map_or("invhost.toml".into(), |p| p.display().to_string());
+            anyhow::bail!("invalid configuration file {source}: [consolidation] {e}");
+        }
         Ok(Config {
             data_dir,
             plugin_dirs,
             default_plugin_dir,
             database,
             secret_key_file,
+            rule_files,
+            thresholds,
         })
     }
 }

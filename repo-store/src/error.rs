@@ -43,7 +43,7 @@ pub enum StoreError {
     )]
     Locked,
     /// A named thing does not exist.
-    #[error("no {what} named '{name}' (known: {known})")]
+    #[error("no {what} named '{name}'{}", known_suffix(.known))]
     NotFound {
         /// `repository`, `connector`, ...
         what: &'static str,
@@ -96,5 +96,14 @@ impl From<sea_orm::DbErr> for StoreError {
         } else {
             StoreError::Db(text)
         }
+    }
+}
+
+/// ` (known: a, b)`, or nothing when there is nothing to list.
+fn known_suffix(known: &str) -> String {
+    if known.is_empty() {
+        String::new()
+    } else {
+        format!(" (known: {known})")
     }
 }

@@ -25,15 +25,21 @@ fn demo_syncs_the_simulated_tenant_and_shows_products() {
             "{kind}: {report}"
         );
     }
-    assert!(
-        report["most_used"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|u| u["application"] == "Teams"),
-        "{report}"
+    // The sync queued the consolidation, which named the products.
+    let processes = report["processes"].as_array().unwrap();
+    assert_eq!(processes.len(), 2, "{report}");
+    assert_eq!(
+        processes[1]["action"],
+        "Generate Report - Basic Inventory Consolidation"
     );
-    assert!(!report["most_installed"].as_array().unwrap().is_empty());
+    assert_eq!(processes[1]["status"], "succeeded", "{report}");
+    let products = report["product_usage"].as_array().unwrap();
+    let teams = products
+        .iter()
+        .find(|p| p["product"] == "Microsoft Teams" && p["basis"] == "installations")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(teams["used"].as_u64().unwrap() > 0, "{teams}");
+    assert!(!report["licences"].as_array().unwrap().is_empty());
     // The demo keeps to its own folder: the operator's repository is untouched.
     let repository = report["repository"].as_str().unwrap();
     assert!(repository.contains("/data/demo/"), "{repository}");
@@ -43,11 +49,13 @@ fn demo_syncs_the_simulated_tenant_and_shows_products() {
         serde_json::from_str::<Value>(&stdout).unwrap()[0]["rows"],
         0
     );
-    // Table output ends with the products.
+    // Table output ends with the product-usage table.
     let (code, stdout, stderr) = invhost.run(&["demo", "--users", "10", "--devices", "5"]);
     assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("succeeded"), "{stdout}");
+    let tail = stdout.rsplit("Product usage").next().unwrap();
     assert!(
-        stdout.contains("Most used") && stdout.contains("succeeded"),
+        tail.contains("RARELY USED") && tail.contains("Microsoft 365 Apps"),
         "{stdout}"
     );
 }

@@ -1,5 +1,6 @@
 //! The `invhost` binary, run as an operator would.
 
+mod consolidation;
 mod demo;
 mod plugin;
 mod secrets;

@@ -94,10 +94,7 @@ impl Repo {
             false,
             WriterConfig::default(),
         );
-        writer
-            .write(batch(records, RecordKind::ALL))
-            .await
-            .unwrap();
+        writer.write(batch(records, RecordKind::ALL)).await.unwrap();
         writer.finish(RunOutcome::Succeeded).await.unwrap();
     }
 

@@ -27,13 +27,22 @@ pub async fn exec(command: ActionCommand, host: &Host, json: bool) -> Result<Exi
     if let Some(name) = &repository {
         store.repository(name).await?;
     }
-    let actions = actions::list(&store).await?;
+    let mut actions = actions::list(&store).await?;
+    if repository.is_some() {
+        actions.retain(|a| a.repository.is_none() || a.repository == repository);
+    }
     if json {
         output::print_json(&actions)?;
     } else {
-        let mut table = output::table(["ACTION", "CONNECTOR", "TYPE"]);
+        let mut table = output::table(["ACTION", "CONNECTOR", "TYPE", "REPOSITORY"]);
         for a in &actions {
-            table.add_row([&a.name, &a.connector, &a.connector_type]);
+            let cell = |v: &Option<String>| v.clone().unwrap_or_default();
+            table.add_row([
+                a.name.clone(),
+                cell(&a.connector),
+                cell(&a.connector_type),
+                cell(&a.repository),
+            ]);
         }
         output::print_table(&table);
     }

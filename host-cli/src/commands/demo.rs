@@ -31,21 +31,9 @@ pub struct DemoArgs {
 struct DemoReport {
     repository: String,
     counts: std::collections::BTreeMap<String, u64>,
-    most_used: Vec<Used>,
-    most_installed: Vec<Installed>,
-}
-
-#[derive(Serialize)]
-struct Used {
-    application: String,
-    users: u64,
-    last_activity: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Installed {
-    application: String,
-    installations: u64,
+    processes: Vec<serde_json::Value>,
+    product_usage: Vec<repo_store::consolidation::ProductUsage>,
+    licences: Vec<repo_store::consolidation::LicenceSummary>,
 }
 
 /// Runs the demo.
@@ -97,28 +85,22 @@ pub async fn exec(args: DemoArgs, base: &Config, json: bool) -> Result<ExitCode>
 
     let repository = store.repository(repo_store::DEFAULT_REPOSITORY).await?;
     let counts = store.raw_counts(repository.id).await?;
-    let most_used = store.top_usage(repository.id, 10).await?;
-    let most_installed = store.top_installed(repository.id, 10).await?;
+    let products = store.product_usage(repository.id).await?;
+    let licences = store.licence_summary(repository.id).await?;
     let failed = processes.iter().any(|p| p.status != "succeeded");
     if json {
+        let names = [(repository.id, repository.name.clone())]
+            .into_iter()
+            .collect();
         output::print_json(&DemoReport {
             repository: database,
             counts: counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-            most_used: most_used
-                .into_iter()
-                .map(|(application, users, last_activity)| Used {
-                    application,
-                    users,
-                    last_activity,
-                })
-                .collect(),
-            most_installed: most_installed
-                .into_iter()
-                .map(|(application, installations)| Installed {
-                    application,
-                    installations,
-                })
-                .collect(),
+            processes: processes
+                .iter()
+                .map(|p| serde_json::to_value(crate::ops::processes::process_view(p, &names)))
+                .collect::<Result<_, _>>()?,
+            product_usage: products,
+            licences,
         })?;
     } else {
         output::line("");
@@ -132,27 +114,12 @@ pub async fn exec(args: DemoArgs, base: &Config, json: bool) -> Result<ExitCode>
         }
         output::print_table(&table);
         output::line("");
-        output::line("Most used (Microsoft 365 usage reports):");
-        let mut table = output::table(["APPLICATION", "USERS", "LAST ACTIVITY"]);
-        for (application, users, last) in &most_used {
-            table.add_row([
-                application.clone(),
-                users.to_string(),
-                last.clone().unwrap_or_default(),
-            ]);
-        }
-        output::print_table(&table);
-        output::line("");
-        output::line("Most installed (Intune app inventory):");
-        let mut table = output::table(["APPLICATION", "DEVICES"]);
-        for (application, n) in &most_installed {
-            table.add_row([application.clone(), n.to_string()]);
-        }
-        output::print_table(&table);
-        output::line("");
         output::line(&format!(
-            "The demo repository stays at {database}; explore it with: invhost --database '{database}' inventory devices"
+            "The demo repository stays at {database}; explore it with: invhost --database '{database}' inventory licences | reclaim | explain device NAME"
         ));
+        output::line("");
+        output::line("Product usage (Basic Inventory Consolidation):");
+        super::inventory::print_product_usage(&products, 25);
     }
     Ok(if failed {
         ExitCode::FAILURE

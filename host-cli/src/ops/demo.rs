@@ -30,6 +30,8 @@ pub fn config(base: &Config) -> Result<Config> {
         data_dir: dir,
         plugin_dirs: base.plugin_dirs.clone(),
         default_plugin_dir: base.default_plugin_dir,
+        rule_files: base.rule_files.clone(),
+        thresholds: base.thresholds.clone(),
     })
 }
 
@@ -65,7 +67,8 @@ pub async fn add_connector(
         connector_o365::CONNECTOR_TYPE,
         CONNECTOR,
         parameters,
-        false,
+        // Run Consolidation Reports: the sync queues the consolidation.
+        true,
     )
     .await?;
     Ok(())

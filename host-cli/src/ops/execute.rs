@@ -15,6 +15,7 @@ use repo_store::{
 };
 use tokio::sync::mpsc;
 
+use super::actions::Action;
 use super::host::{Host, host_id};
 use super::processes::HEARTBEAT_EVERY;
 
@@ -53,7 +54,7 @@ impl LiveStats {
 pub type Live = Arc<Mutex<LiveStats>>;
 
 /// Queues the action's process and runs it; returns the finished processes
-/// in the order they ran.
+/// in the order they ran (a sync, then the consolidation it queued).
 pub async fn execute(
     host: &Host,
     store: &Store,
@@ -62,7 +63,30 @@ pub async fn execute(
     cancel: &Arc<AtomicBool>,
 ) -> Result<Vec<ProcessRow>> {
     let repository = store.repository(&request.repository).await?;
-    let connector = super::actions::resolve(store, &request.action).await?;
+    let connector = match super::actions::resolve(store, &request.action).await? {
+        Action::Sync(connector) => connector,
+        Action::Consolidation => {
+            if request.clean {
+                anyhow::bail!("--clean applies to sync actions only");
+            }
+            // The rules are checked before anything is queued.
+            let catalog = host.catalog()?;
+            let process = queue_consolidation(store, &repository, None).await?;
+            let finished =
+                super::consolidate::run(host, store, process, &repository, &catalog, live).await?;
+            return Ok(vec![finished]);
+        }
+    };
+    // A sync that queues consolidation checks the rules before it starts.
+    let catalog = match connector.run_consolidation {
+        true => Some(host.catalog().with_context(|| {
+            format!(
+                "connector '{}' runs consolidation after its sync",
+                connector.name
+            )
+        })?),
+        false => None,
+    };
     let process = store
         .queue_exclusive(
             &connector.name,
@@ -77,14 +101,42 @@ pub async fn execute(
             },
         )
         .await?;
-    if connector.run_consolidation {
-        tracing::warn!(
-            connector = %connector.name,
-            "Run Consolidation Reports is set, but consolidation is not built into this version yet; nothing is queued after the sync."
+    let finished = run_sync(host, store, process, &connector, &repository, live, cancel).await?;
+    let synced = finished.status == ProcessStatus::Succeeded.as_str();
+    let mut processes = vec![finished];
+    if let Some(catalog) = catalog
+        && synced
+        && !cancel.load(Ordering::SeqCst)
+    {
+        let parent = processes[0].id;
+        let process = queue_consolidation(store, &repository, Some(parent)).await?;
+        processes.push(
+            super::consolidate::run(host, store, process, &repository, &catalog, live).await?,
         );
     }
-    let finished = run_sync(host, store, process, &connector, &repository, live, cancel).await?;
-    Ok(vec![finished])
+    Ok(processes)
+}
+
+/// Queues the repository's consolidation; `parent` is the sync that asked for it.
+async fn queue_consolidation(
+    store: &Store,
+    repository: &RepositoryRow,
+    parent: Option<i64>,
+) -> Result<ProcessRow> {
+    Ok(store
+        .queue_process(NewProcess {
+            parent_id: parent,
+            repository_id: repository.id,
+            connector_id: None,
+            action: super::actions::CONSOLIDATION.into(),
+            trigger: match parent {
+                Some(_) => "after sync".into(),
+                None => "operator".into(),
+            },
+            clean: false,
+            host: Some(host_id()),
+        })
+        .await?)
 }
 
 async fn run_sync(
@@ -288,7 +340,7 @@ fn summary_line(summary: &RunSummary) -> Option<String> {
 }
 
 /// One line for the process log.
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
 use connector_core::host::Registry;
+use repo_store::consolidation::Catalog;
 use repo_store::{SecretKey, Store};
 
 use crate::config::Config;
@@ -39,6 +40,12 @@ impl Host {
             .await
             .context("checking for interrupted processes")?;
         Ok(store)
+    }
+
+    /// The product rule catalog: the operator's rule files, then the
+    /// default. A file that does not parse is refused as `file:line: reason`.
+    pub fn catalog(&self) -> Result<Catalog> {
+        Catalog::load(&self.config.rule_files).map_err(|e| anyhow::anyhow!("invalid rule file {e}"))
     }
 
     /// The key for connector secrets.

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod connectors;
+pub mod consolidate;
 pub mod demo;
 pub mod execute;
 pub mod host;
