@@ -7,6 +7,7 @@
 //! assignments) is `INSERT … SELECT` and `UPDATE … FROM` on the database.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
 
 use chrono::{Days, NaiveDate};
 use sea_orm::sea_query::{Alias, Query};
@@ -157,6 +158,9 @@ impl Summary {
 /// Rows per multi-row insert (SQLite allows 32,766 bound values).
 const INSERT_CHUNK: usize = 500;
 
+/// SQLite's page cache during a consolidation, in KiB.
+const SQLITE_CACHE_KIB: u32 = 65_536;
+
 /// Serialises consolidations on PostgreSQL (SQLite's write lock does it there).
 const PG_LOCK: i64 = 0x0069_6E76_636F_6E73;
 
@@ -281,9 +285,18 @@ impl Store {
             backend: self.db_backend(),
             repository_id: request.repository_id,
         };
-        if tx.backend == DbBackend::Postgres {
-            tx.exec("SELECT pg_advisory_xact_lock(?)", vec![PG_LOCK.into()])
-                .await?;
+        match tx.backend {
+            DbBackend::Postgres => {
+                tx.exec("SELECT pg_advisory_xact_lock(?)", vec![PG_LOCK.into()])
+                    .await?;
+            }
+            // The joins and groupings of a million rows spill SQLite's
+            // default 2 MB page cache to disk; a bounded 64 MiB keeps them
+            // in memory (restored below).
+            _ => {
+                tx.exec(&format!("PRAGMA cache_size = -{SQLITE_CACHE_KIB}"), vec![])
+                    .await?;
+            }
         }
         for table in consolidated_tables() {
             tx.exec(
@@ -293,13 +306,43 @@ impl Store {
             .await?;
         }
         let mut summary = Summary::default();
+        let mut clock = Instant::now();
+        let mut lap = |step: &str| {
+            tracing::debug!(
+                step,
+                ms = clock.elapsed().as_millis() as u64,
+                "Consolidation step done."
+            );
+            clock = Instant::now();
+        };
         products(&tx, request.catalog, &mut summary).await?;
+        lap("products");
         devices(&tx, &mut summary).await?;
+        lap("devices");
         users(&tx, request.catalog, &mut summary).await?;
+        lap("users");
         usage(&tx, request).await?;
+        lap("usage");
+        if tx.backend == DbBackend::Postgres {
+            // Tables filled moments ago (the raw ones by the sync just
+            // before, the consolidated ones above) have no statistics yet;
+            // without them the planner picks nested loops over millions of rows.
+            tx.exec(
+                "ANALYZE raw_installations, raw_devices, raw_applications, cons_device_sources, \
+                 cons_titles, cons_devices, cons_products, cons_users, cons_user_usage",
+                vec![],
+            )
+            .await?;
+            lap("analyze");
+        }
         installations(&tx, request, &mut summary).await?;
+        lap("installations");
         licences(&tx, request, &mut summary).await?;
+        lap("licences");
         record(&tx, request, &summary).await?;
+        if tx.backend == DbBackend::Sqlite {
+            tx.exec("PRAGMA cache_size = -2000", vec![]).await?;
+        }
         txn.commit().await?;
         Ok(summary)
     }
@@ -515,9 +558,9 @@ async fn devices(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
         )
         .await?;
     tx.exec(
-        "UPDATE cons_device_sources SET device_id = c.id FROM cons_devices c \
-         WHERE cons_device_sources.repository_id = {R} AND c.repository_id = {R} \
-           AND c.merge_key = cons_device_sources.merge_key",
+        "UPDATE cons_device_sources SET device_id = (SELECT c.id FROM cons_devices c \
+           WHERE c.repository_id = {R} AND c.merge_key = cons_device_sources.merge_key) \
+         WHERE repository_id = {R}",
         vec![],
     )
     .await?;
@@ -682,88 +725,88 @@ async fn installations(
     summary.raw_installations = tx
         .count("SELECT count(*) FROM raw_installations WHERE repository_id = {R}")
         .await?;
-    let linked = tx
-        .count(
-            "SELECT count(*) FROM raw_installations i \
-             JOIN cons_device_sources s ON s.repository_id = {R} AND s.connector_id = i.connector_id \
-               AND s.source_key = i.device_key \
-             JOIN cons_titles t ON t.repository_id = {R} AND t.connector_id = i.connector_id \
-               AND t.source_key = i.application_key \
-             WHERE i.repository_id = {R}",
+    // One statement: the device's own last-used date, the primary user's
+    // report usage of the product, whichever says more; without either,
+    // why not.
+    let own = |st: &str| {
+        format!(
+            "CASE {st} WHEN 1 THEN 'used on the device within {u} days' \
+                       WHEN 2 THEN 'used on the device within {r} days' \
+                       ELSE 'not used on the device within {r} days' END",
+            u = t.used_days,
+            r = t.rarely_used_days
         )
-        .await?;
-    summary.unlinked_installations = summary.raw_installations - linked;
+    };
+    let own_reason = own("h.own");
     summary.installations = tx
         .exec(
             &format!(
-                "INSERT INTO cons_installations (repository_id, device_id, product_id, installed_on, last_used, state, reason) \
-                 SELECT {{R}}, s.device_id, t.product_id, min({installed}), max({last_used}), \
-                   CASE WHEN max({last_used}) >= '{used}' THEN 1 WHEN max({last_used}) >= '{rarely}' THEN 2 \
-                        WHEN max({last_used}) IS NOT NULL THEN 3 ELSE 0 END, \
-                   CASE WHEN max({last_used}) >= '{used}' THEN 'used on the device within {u} days' \
-                        WHEN max({last_used}) >= '{rarely}' THEN 'used on the device within {r} days' \
-                        WHEN max({last_used}) IS NOT NULL THEN 'not used on the device within {r} days' \
-                        ELSE '' END \
-                 FROM raw_installations i \
-                 JOIN cons_device_sources s ON s.repository_id = {{R}} AND s.connector_id = i.connector_id \
-                   AND s.source_key = i.device_key \
-                 JOIN cons_titles t ON t.repository_id = {{R}} AND t.connector_id = i.connector_id \
-                   AND t.source_key = i.application_key \
-                 WHERE i.repository_id = {{R}} \
-                 GROUP BY s.device_id, t.product_id",
-                u = t.used_days,
-                r = t.rarely_used_days,
+                "INSERT INTO cons_installations (repository_id, device_id, product_id, installed_on, last_used, state, reason, sources) \
+                 SELECT {{R}}, h.device_id, h.product_id, h.io, \
+                   CASE WHEN h.la IS NOT NULL AND (h.lu IS NULL OR h.la > h.lu) THEN h.la ELSE h.lu END, \
+                   CASE WHEN h.own IS NOT NULL AND (h.ev IS NULL OR h.own <= h.ev) THEN h.own \
+                        WHEN h.ev IS NOT NULL THEN h.ev \
+                        WHEN h.io >= '{used}' THEN 4 \
+                        WHEN h.coverage = 1 AND h.primary_user IS NOT NULL THEN 3 \
+                        ELSE 4 END, \
+                   CASE WHEN h.own IS NOT NULL AND (h.ev IS NULL OR h.own <= h.ev) THEN {own_reason} \
+                        WHEN h.ev = 1 THEN 'primary user active per usage report' \
+                        WHEN h.ev = 2 THEN 'primary user rarely active per usage report' \
+                        WHEN h.ev = 3 THEN 'primary user inactive per usage report' \
+                        WHEN h.io >= '{used}' THEN 'installed recently' \
+                        WHEN h.coverage = 1 AND h.primary_user IS NOT NULL THEN 'primary user not active per usage report' \
+                        WHEN h.coverage = 1 THEN 'no primary user to join usage to' \
+                        WHEN h.coverage = 2 THEN 'concealed names' \
+                        WHEN h.coverage = 3 THEN 'report older than its period' \
+                        ELSE 'no usage data' END, \
+                   h.n \
+                 FROM ( \
+                   SELECT g.device_id, g.product_id, g.io, g.lu, g.n, \
+                     CASE WHEN g.lu >= '{used}' THEN 1 WHEN g.lu >= '{rarely}' THEN 2 \
+                          WHEN g.lu IS NOT NULL THEN 3 END AS own, \
+                     e.st AS ev, e.la AS la, p.coverage, d.primary_user \
+                   FROM ( \
+                     SELECT s.device_id, t.product_id, min({installed}) AS io, max({last_used}) AS lu, \
+                       count(*) AS n \
+                     FROM raw_installations i \
+                     JOIN cons_device_sources s ON s.repository_id = {{R}} AND s.connector_id = i.connector_id \
+                       AND s.source_key = i.device_key \
+                     JOIN cons_titles t ON t.repository_id = {{R}} AND t.connector_id = i.connector_id \
+                       AND t.source_key = i.application_key \
+                     WHERE i.repository_id = {{R}} \
+                     GROUP BY s.device_id, t.product_id \
+                   ) g \
+                   JOIN cons_products p ON p.id = g.product_id \
+                   JOIN cons_devices d ON d.id = g.device_id \
+                   LEFT JOIN cons_users u ON u.repository_id = {{R}} AND u.user_key = d.primary_user \
+                   LEFT JOIN ( \
+                     SELECT user_id, vendor, product, min(state) AS st, max(last_activity) AS la \
+                     FROM cons_user_usage WHERE repository_id = {{R}} AND state < 4 \
+                     GROUP BY user_id, vendor, product \
+                   ) e ON e.user_id = u.id AND e.vendor = p.vendor AND e.product = p.product \
+                 ) h"
             ),
             vec![],
         )
         .await?;
-    // The primary user's report usage of the product, where it says more.
-    tx.exec(
-        "UPDATE cons_installations SET state = e.st, \
-           reason = CASE e.st WHEN 1 THEN 'primary user active per usage report' \
-                              WHEN 2 THEN 'primary user rarely active per usage report' \
-                              ELSE 'primary user inactive per usage report' END, \
-           last_used = CASE WHEN cons_installations.last_used IS NULL OR e.la > cons_installations.last_used \
-                            THEN e.la ELSE cons_installations.last_used END \
-         FROM cons_products p, ( \
-           SELECT d.id AS device_id, c.vendor, c.product, min(c.state) AS st, max(c.last_activity) AS la \
-             FROM cons_devices d \
-             JOIN cons_users u ON u.repository_id = {R} AND u.user_key = d.primary_user \
-             JOIN cons_user_usage c ON c.repository_id = {R} AND c.user_id = u.id AND c.state < 4 \
-            WHERE d.repository_id = {R} \
-            GROUP BY d.id, c.vendor, c.product) e \
-         WHERE cons_installations.repository_id = {R} AND p.id = cons_installations.product_id \
-           AND e.device_id = cons_installations.device_id AND e.vendor = p.vendor AND e.product = p.product \
-           AND (cons_installations.state = 0 OR e.st < cons_installations.state)",
+    let statement = statement(
+        tx.backend,
+        tx.repository_id,
+        "SELECT state, count(*), CAST(sum(sources) AS BIGINT) FROM cons_installations \
+         WHERE repository_id = {R} GROUP BY state",
         vec![],
-    )
-    .await?;
-    // No evidence: say why.
-    tx.exec(
-        &format!(
-            "UPDATE cons_installations SET \
-               state = CASE WHEN cons_installations.installed_on >= '{used}' THEN 4 \
-                            WHEN p.coverage = 1 AND d.primary_user IS NOT NULL THEN 3 ELSE 4 END, \
-               reason = CASE WHEN cons_installations.installed_on >= '{used}' THEN 'installed recently' \
-                             WHEN p.coverage = 1 AND d.primary_user IS NOT NULL THEN 'primary user not active per usage report' \
-                             WHEN p.coverage = 1 THEN 'no primary user to join usage to' \
-                             WHEN p.coverage = 2 THEN 'concealed names' \
-                             WHEN p.coverage = 3 THEN 'report older than its period' \
-                             ELSE 'no usage data' END \
-             FROM cons_products p, cons_devices d \
-             WHERE cons_installations.repository_id = {{R}} AND cons_installations.state = 0 \
-               AND p.id = cons_installations.product_id AND d.id = cons_installations.device_id"
-        ),
-        vec![],
-    )
-    .await?;
-    for (i, state) in (1..=4).enumerate() {
-        summary.installation_categories[i] = tx
-            .count(&format!(
-                "SELECT count(*) FROM cons_installations WHERE repository_id = {{R}} AND state = {state}"
-            ))
-            .await?;
+    );
+    let mut linked = 0;
+    for row in tx.txn.query_all(statement).await? {
+        let state: i32 = row.try_get_by_index(0)?;
+        let n: i64 = row.try_get_by_index(1)?;
+        linked += row.try_get_by_index::<i64>(2)? as u64;
+        let slot = usize::try_from(state - 1).ok();
+        if let Some(slot) = slot.and_then(|i| summary.installation_categories.get_mut(i)) {
+            *slot = n as u64;
+        }
     }
+    summary.unlinked_installations = summary.raw_installations.saturating_sub(linked);
     summary.user_usage = tx
         .count("SELECT count(*) FROM cons_user_usage WHERE repository_id = {R}")
         .await?;

@@ -107,7 +107,6 @@ static TABLES: &[Spec] = &[
             &["repository_id", "entra_key"],
             &["repository_id", "serial_key"],
             &["repository_id", "name_key"],
-            &["repository_id", "merge_key"],
             &["repository_id", "device_id"],
         ],
     },
@@ -188,6 +187,8 @@ static TABLES: &[Spec] = &[
             ("last_used", Text, false),
             ("state", Int, true),
             ("reason", Text, true),
+            // Raw installations merged into it.
+            ("sources", BigInt, true),
         ],
         key: &["repository_id", "device_id", "product_id"],
         indexes: &[&["repository_id", "product_id"]],
