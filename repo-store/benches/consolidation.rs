@@ -61,18 +61,15 @@ fn day(back: u64) -> String {
         .to_string()
 }
 
-struct Writer<'a> {
-    store: &'a Store,
-    repository: i64,
+/// Records in batches into one connector's sync run.
+struct Writer {
     records: Vec<Record>,
     writer: repo_store::SyncWriter,
 }
 
-impl<'a> Writer<'a> {
-    fn new(store: &'a Store, repository: i64, connector: i64) -> Self {
+impl Writer {
+    fn new(store: &Store, repository: i64, connector: i64) -> Self {
         Writer {
-            store,
-            repository,
             records: Vec::with_capacity(BATCH),
             writer: store.sync_writer(
                 repository,
@@ -99,7 +96,6 @@ impl<'a> Writer<'a> {
     }
 
     async fn finish(self) {
-        let _ = (self.store, self.repository);
         let mut writer = self.writer;
         writer
             .write(Batch {

@@ -169,9 +169,17 @@ impl Store {
         })
     }
 
-    /// Removes every raw row of a repository, in one transaction; returns the count.
+    /// Removes every raw row of a repository, and its consolidated results,
+    /// in one transaction; returns the count of raw rows removed.
     pub async fn clear_repository(&self, repository_id: i64) -> Result<u64, StoreError> {
         let txn = self.db.begin().await?;
+        for table in crate::migration::consolidated_tables() {
+            let delete = Query::delete()
+                .from_table(Alias::new(table))
+                .cond_where(Expr::col(Alias::new("repository_id")).eq(repository_id))
+                .to_owned();
+            txn.execute(self.db_backend().build(&delete)).await?;
+        }
         let mut removed = 0;
         for table in RAW_TABLES {
             let delete = Query::delete()

@@ -688,4 +688,18 @@ async fn a_failed_consolidation_keeps_the_previous_results(db: &TestDb) {
         .unwrap();
     assert!(failed.is_err());
     assert_eq!(repo.products().await, before);
+
+    // Clearing the repository clears its consolidated results too.
+    repo.store
+        .clear_repository(repo.repository_id)
+        .await
+        .unwrap();
+    assert!(repo.products().await.is_empty());
+    assert!(
+        repo.store
+            .consolidation_run(repo.repository_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
