@@ -327,3 +327,106 @@ fn a_bad_rule_file_is_refused_before_anything_runs() {
         Value::Array(vec![])
     );
 }
+
+/// A tenant whose reports conceal user names: usage cannot be joined to
+/// people, so installations the reports would judge, and every licence,
+/// end Unreported with that reason, and nothing is offered for reclaim.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concealed_names_end_as_unreported_with_that_reason() {
+    let sim =
+        connector_o365::simulator::Simulator::start(connector_o365::simulator::SimulatorConfig {
+            users: 20,
+            devices: 12,
+            concealed_names: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let db = TestDb::sqlite();
+    let mut s = Setup::new(&db);
+    s.invhost
+        .env
+        .push(("GRAPH_SECRET".into(), sim.client_secret()));
+    let (base, tenant, client) = (sim.base_url(), sim.tenant_id(), sim.client_id());
+    tokio::task::spawn_blocking(move || {
+        s.ok(&[
+            "connector",
+            "add",
+            "--type",
+            "o365",
+            "--name",
+            "Contoso",
+            "--param",
+            &format!("cloud_instance={base}"),
+            "--param",
+            &format!("tenant_id={tenant}"),
+            "--param",
+            &format!("client_id={client}"),
+            "--secret",
+            "client_secret=env:GRAPH_SECRET",
+            "--run-consolidation",
+        ]);
+        let ran = s.json(&[
+            "execute",
+            "--repository",
+            "Default Inventory",
+            "--action",
+            "Sync Data - Contoso",
+        ]);
+        assert_eq!(ran[1]["status"], "succeeded", "{ran}");
+        let message = ran[1]["message"].as_str().unwrap();
+        assert!(!message.contains("(0 concealed identities"), "{message}");
+
+        let products = s.json(&["inventory", "product-usage"]);
+        let m365 = products
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["product"] == "Microsoft 365 Apps" && p["edition"] == "enterprise")
+            .unwrap_or_else(|| panic!("{products}"));
+        assert_eq!(m365["unreported"], m365["installations"], "{m365}");
+        let id = m365["id"].as_i64().unwrap().to_string();
+        let explained = s.json(&["inventory", "explain", "product", &id]);
+        assert_eq!(
+            explained["categories"]["Unreported"], m365["installations"],
+            "{explained}"
+        );
+
+        // One of its devices says why.
+        let devices = s.json(&["inventory", "devices", "--limit", "100000"]);
+        let with_m365 = devices
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["source_type"] == "intune")
+            .find_map(|d| {
+                let name = d["name"].as_str().unwrap();
+                let (code, stdout, _) =
+                    s.invhost
+                        .run(&["inventory", "explain", "device", name, "--json"]);
+                (code == 0).then(|| serde_json::from_str::<Value>(&stdout).unwrap())
+            })
+            .unwrap();
+        let reasons: Vec<&str> = with_m365["installations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["product"] == "Microsoft 365 Apps" || i["product"] == "Microsoft Teams")
+            .map(|i| i["reason"].as_str().unwrap())
+            .collect();
+        assert!(
+            !reasons.is_empty() && reasons.iter().all(|r| *r == "concealed names"),
+            "{with_m365}"
+        );
+
+        let licences = s.json(&["inventory", "licences"]);
+        for l in licences.as_array().unwrap() {
+            assert_eq!(l["unreported"], l["assigned"], "{l}");
+            assert_eq!(l["reclaimable"], 0, "{l}");
+        }
+        assert_eq!(s.json(&["inventory", "reclaim"]), Value::Array(vec![]));
+    })
+    .await
+    .unwrap();
+    sim.shutdown().await;
+}

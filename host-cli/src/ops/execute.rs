@@ -69,11 +69,17 @@ pub async fn execute(
             if request.clean {
                 anyhow::bail!("--clean applies to sync actions only");
             }
+            if repository.repository_type != "inventory" {
+                anyhow::bail!(
+                    "'{}' is a {} repository; consolidation runs on inventory repositories",
+                    repository.name,
+                    repository.repository_type
+                );
+            }
             // The rules are checked before anything is queued.
             let catalog = host.catalog()?;
             let process = queue_consolidation(store, &repository, None).await?;
-            let finished =
-                super::consolidate::run(host, store, process, &repository, &catalog, live).await?;
+            let finished = consolidate(host, store, process, &repository, &catalog, live).await?;
             return Ok(vec![finished]);
         }
     };
@@ -109,12 +115,43 @@ pub async fn execute(
         && !cancel.load(Ordering::SeqCst)
     {
         let parent = processes[0].id;
-        let process = queue_consolidation(store, &repository, Some(parent)).await?;
-        processes.push(
-            super::consolidate::run(host, store, process, &repository, &catalog, live).await?,
-        );
+        // The sync's result stands whatever happens to the consolidation.
+        match queue_consolidation(store, &repository, Some(parent)).await {
+            Ok(process) => {
+                match consolidate(host, store, process, &repository, &catalog, live).await {
+                    Ok(done) => processes.push(done),
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), "The consolidation could not run.")
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "The consolidation could not be queued.")
+            }
+        }
     }
     Ok(processes)
+}
+
+/// Runs a queued consolidation; if the run itself cannot be recorded, the
+/// process is marked failed rather than left queued.
+async fn consolidate(
+    host: &Host,
+    store: &Store,
+    process: ProcessRow,
+    repository: &RepositoryRow,
+    catalog: &repo_store::consolidation::Catalog,
+    live: &Live,
+) -> Result<ProcessRow> {
+    let id = process.id;
+    match super::consolidate::run(host, store, process, repository, catalog, live).await {
+        Ok(done) => Ok(done),
+        Err(e) => {
+            let reason = one_line(&format!("the consolidation could not run: {e:#}"));
+            store.fail_process(id, &reason).await.ok();
+            Ok(store.process(id).await.map_err(|_| e)?)
+        }
+    }
 }
 
 /// Queues the repository's consolidation; `parent` is the sync that asked for it.

@@ -117,6 +117,8 @@ pub struct Summary {
     pub skus: u64,
     /// Assignments that can be reclaimed.
     pub reclaimable: u64,
+    /// Raw licence assignments whose user no connector reported by name.
+    pub unlinked_assignments: u64,
 }
 
 impl Summary {
@@ -149,6 +151,12 @@ impl Summary {
             line.push_str(&format!(
                 " {} raw installations name a device or application no connector reported and were left out.",
                 self.unlinked_installations
+            ));
+        }
+        if self.unlinked_assignments > 0 {
+            line.push_str(&format!(
+                " {} licence assignments name a user no connector reported by name and were left out.",
+                self.unlinked_assignments
             ));
         }
         line
@@ -355,14 +363,11 @@ type Identity = (String, String, String, String);
 /// when no rule matched).
 type Naming = (Option<String>, Option<String>);
 
-/// The product a raw title is.
-fn name_title(catalog: &Catalog, title: &[Option<String>]) -> (Identity, Naming) {
-    let (name, publisher, version, platform) = (
-        title[2].as_deref().unwrap_or_default(),
-        title[3].as_deref(),
-        title[4].as_deref(),
-        title[5].as_deref(),
-    );
+/// The product a raw title (name, publisher, version, platform; '' for
+/// none) is.
+fn name_title(catalog: &Catalog, title: &[String]) -> (Identity, Naming) {
+    let given = |i: usize| Some(title[i].as_str()).filter(|v| !v.is_empty());
+    let (name, publisher, version, platform) = (title[0].as_str(), given(1), given(2), given(3));
     match catalog.classify(publisher, name, version, platform) {
         Some(p) => (
             (
@@ -386,27 +391,35 @@ fn name_title(catalog: &Catalog, title: &[Option<String>]) -> (Identity, Naming)
     }
 }
 
-/// Names every raw application and writes `cons_products` and `cons_titles`.
+/// The raw title columns, '' for none, as `cons_title_names` keys them.
+const TITLE: &str =
+    "coalesce(name, ''), coalesce(publisher, ''), coalesce(version, ''), coalesce(platform, '')";
+
+/// Names every distinct raw title (thousands, not millions) and writes
+/// `cons_products`, `cons_title_names` and, set-based, `cons_titles`.
 async fn products(tx: &Tx<'_>, catalog: &Catalog, summary: &mut Summary) -> Result<(), StoreError> {
-    // connector, source key, name, publisher, version, platform.
-    let titles = tx
+    let titles: Vec<Vec<String>> = tx
         .strings(
-            "SELECT CAST(connector_id AS TEXT), source_key, name, publisher, version, platform \
-             FROM raw_applications WHERE repository_id = {R}",
-            6,
+            &format!(
+                "SELECT DISTINCT {TITLE} FROM raw_applications WHERE repository_id = {{R}} ORDER BY 1, 2, 3, 4"
+            ),
+            4,
         )
-        .await?;
-    summary.titles = titles.len() as u64;
-    // Each distinct (name, publisher, version, platform) is classified once.
-    let mut named: HashMap<&[Option<String>], Identity> = HashMap::new();
+        .await?
+        .into_iter()
+        .map(|row| row.into_iter().map(Option::unwrap_or_default).collect())
+        .collect();
+    let mut named: Vec<Identity> = Vec::with_capacity(titles.len());
     let mut products: BTreeMap<Identity, Naming> = BTreeMap::new();
     for title in &titles {
-        if named.contains_key(&title[2..]) {
-            continue;
-        }
         let (identity, naming) = name_title(catalog, title);
-        products.insert(identity.clone(), naming);
-        named.insert(&title[2..], identity);
+        // A product a rule names stays named when an unmatched title
+        // happens to have the same identity.
+        let entry = products.entry(identity.clone()).or_insert((None, None));
+        if entry.0.is_none() {
+            *entry = naming;
+        }
+        named.push(identity);
     }
     let rows = products
         .iter()
@@ -460,27 +473,47 @@ async fn products(tx: &Tx<'_>, catalog: &Catalog, summary: &mut Summary) -> Resu
             row.try_get_by_index(0)?,
         );
     }
-    let mut rows = Vec::with_capacity(titles.len());
-    for title in &titles {
-        let id = ids[&named[&title[2..]]];
-        let connector: i64 = title[0]
-            .as_deref()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or_default();
-        rows.push(vec![
-            tx.repository_id.into(),
-            connector.into(),
-            title[1].clone().unwrap_or_default().into(),
-            id.into(),
-        ]);
-    }
+    let rows = titles
+        .into_iter()
+        .zip(&named)
+        .map(|(title, identity)| {
+            let mut row: Vec<Value> = vec![tx.repository_id.into()];
+            row.extend(title.into_iter().map(Value::from));
+            row.push(ids[identity].into());
+            row
+        })
+        .collect();
     tx.insert_rows(
-        "cons_titles",
-        &["repository_id", "connector_id", "source_key", "product_id"],
+        "cons_title_names",
+        &[
+            "repository_id",
+            "name",
+            "publisher",
+            "version",
+            "platform",
+            "product_id",
+        ],
         rows,
     )
-    .await
+    .await?;
+    summary.titles = tx
+        .exec(
+            &format!(
+                "INSERT INTO cons_titles (repository_id, connector_id, source_key, product_id) \
+                 SELECT {{R}}, a.connector_id, a.source_key, n.product_id \
+                 FROM (SELECT connector_id, source_key, {TITLE_A} FROM raw_applications WHERE repository_id = {{R}}) a \
+                 JOIN cons_title_names n ON n.repository_id = {{R}} AND n.name = a.n AND n.publisher = a.p \
+                   AND n.version = a.v AND n.platform = a.pl"
+            ),
+            vec![],
+        )
+        .await?;
+    Ok(())
 }
+
+/// [`TITLE`] with names to join on.
+const TITLE_A: &str = "coalesce(name, '') AS n, coalesce(publisher, '') AS p, coalesce(version, '') AS v, \
+    coalesce(platform, '') AS pl";
 
 /// Merges raw devices: by Entra device id, then serial number, then
 /// normalised name. A serial or name joins an existing group only when it
@@ -747,15 +780,16 @@ async fn installations(
                    CASE WHEN h.own IS NOT NULL AND (h.ev IS NULL OR h.own <= h.ev) THEN h.own \
                         WHEN h.ev IS NOT NULL THEN h.ev \
                         WHEN h.io >= '{used}' THEN 4 \
-                        WHEN h.coverage = 1 AND h.primary_user IS NOT NULL THEN 3 \
+                        WHEN h.coverage = 1 AND h.seen IS NOT NULL THEN 3 \
                         ELSE 4 END, \
                    CASE WHEN h.own IS NOT NULL AND (h.ev IS NULL OR h.own <= h.ev) THEN {own_reason} \
                         WHEN h.ev = 1 THEN 'primary user active per usage report' \
                         WHEN h.ev = 2 THEN 'primary user rarely active per usage report' \
                         WHEN h.ev = 3 THEN 'primary user inactive per usage report' \
                         WHEN h.io >= '{used}' THEN 'installed recently' \
-                        WHEN h.coverage = 1 AND h.primary_user IS NOT NULL THEN 'primary user not active per usage report' \
-                        WHEN h.coverage = 1 THEN 'no primary user to join usage to' \
+                        WHEN h.coverage = 1 AND h.seen IS NOT NULL THEN 'primary user not active per usage report' \
+                        WHEN h.coverage = 1 AND h.primary_user IS NULL THEN 'no primary user to join usage to' \
+                        WHEN h.coverage = 1 THEN 'primary user not in current usage reports' \
                         WHEN h.coverage = 2 THEN 'concealed names' \
                         WHEN h.coverage = 3 THEN 'report older than its period' \
                         ELSE 'no usage data' END, \
@@ -764,7 +798,7 @@ async fn installations(
                    SELECT g.device_id, g.product_id, g.io, g.lu, g.n, \
                      CASE WHEN g.lu >= '{used}' THEN 1 WHEN g.lu >= '{rarely}' THEN 2 \
                           WHEN g.lu IS NOT NULL THEN 3 END AS own, \
-                     e.st AS ev, e.la AS la, p.coverage, d.primary_user \
+                     e.st AS ev, e.la AS la, p.coverage, d.primary_user, cu.user_id AS seen \
                    FROM ( \
                      SELECT s.device_id, t.product_id, min({installed}) AS io, max({last_used}) AS lu, \
                        count(*) AS n \
@@ -784,6 +818,9 @@ async fn installations(
                      FROM cons_user_usage WHERE repository_id = {{R}} AND state < 4 \
                      GROUP BY user_id, vendor, product \
                    ) e ON e.user_id = u.id AND e.vendor = p.vendor AND e.product = p.product \
+                   LEFT JOIN ( \
+                     SELECT DISTINCT user_id FROM cons_user_usage WHERE repository_id = {{R}} AND state < 4 \
+                   ) cu ON cu.user_id = u.id \
                  ) h"
             ),
             vec![],
@@ -851,6 +888,14 @@ async fn licences(
         vec![],
     )
     .await?;
+    // Reports with concealed names cannot say anything of a named user.
+    tx.exec(
+        "UPDATE cons_assignments SET state = 4, reason = 'concealed names' \
+         WHERE repository_id = {R} AND state = 0 AND EXISTS \
+           (SELECT 1 FROM cons_users WHERE repository_id = {R} AND concealed = TRUE)",
+        vec![],
+    )
+    .await?;
     tx.exec(
         &format!(
             "UPDATE cons_assignments SET reclaimable = TRUE WHERE repository_id = {{R}} AND state = 3 \
@@ -892,6 +937,14 @@ async fn licences(
                FROM cons_assignments WHERE repository_id = {R} GROUP BY sku_id \
              ) a ON a.sku = s.sku",
             vec![],
+        )
+        .await?;
+    summary.unlinked_assignments = tx
+        .count(
+            "SELECT count(*) FROM raw_licence_assignments a WHERE a.repository_id = {R} AND NOT EXISTS ( \
+               SELECT 1 FROM raw_users ru \
+               JOIN cons_users u ON u.repository_id = {R} AND u.user_key = lower(trim(ru.user_principal_name)) \
+               WHERE ru.repository_id = {R} AND ru.connector_id = a.connector_id AND ru.source_key = a.user_key)",
         )
         .await?;
     summary.reclaimable = tx

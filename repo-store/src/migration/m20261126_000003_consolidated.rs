@@ -74,6 +74,22 @@ static TABLES: &[Spec] = &[
         key: &[],
         indexes: &[&["repository_id", "vendor", "product", "edition", "version"]],
     },
+    // One row per distinct raw title: the product it is.
+    Spec {
+        name: "cons_title_names",
+        id: false,
+        columns: &[
+            ("repository_id", BigInt, true),
+            // '' where the source gives none.
+            ("name", Text, true),
+            ("publisher", Text, true),
+            ("version", Text, true),
+            ("platform", Text, true),
+            ("product_id", BigInt, true),
+        ],
+        key: &["repository_id", "name", "publisher", "version", "platform"],
+        indexes: &[],
+    },
     // One row per raw application: the product it is.
     Spec {
         name: "cons_titles",
