@@ -603,8 +603,8 @@ async fn devices(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
 /// Users by lower-cased principal name; concealed report identities apart.
 async fn users(tx: &Tx<'_>, catalog: &Catalog, summary: &mut Summary) -> Result<(), StoreError> {
     tx.exec(
-        "INSERT INTO cons_users (repository_id, user_key, user_principal_name, display_name, concealed) \
-         SELECT {R}, k, min(upn), max(display_name), k LIKE 'concealed:%' FROM ( \
+        "INSERT INTO cons_users (repository_id, user_key, user_principal_name, display_name, concealed, reported) \
+         SELECT {R}, k, min(upn), max(display_name), k LIKE 'concealed:%', FALSE FROM ( \
            SELECT lower(trim(user_principal_name)) AS k, user_principal_name AS upn, display_name \
              FROM raw_users WHERE repository_id = {R} AND trim(coalesce(user_principal_name, '')) <> '' \
               AND (concealed IS NULL OR concealed = FALSE) \
@@ -724,6 +724,13 @@ async fn usage(tx: &Tx<'_>, request: &Request<'_>) -> Result<(), StoreError> {
         vec![],
     )
     .await?;
+    tx.exec(
+        "UPDATE cons_users SET reported = TRUE WHERE repository_id = {R} AND EXISTS \
+           (SELECT 1 FROM cons_user_usage c WHERE c.repository_id = {R} AND c.user_id = cons_users.id \
+              AND c.state < 4)",
+        vec![],
+    )
+    .await?;
     // What the reports say of each product, for installations without evidence.
     tx.exec(
         "UPDATE cons_products SET coverage = CASE \
@@ -798,7 +805,8 @@ async fn installations(
                    SELECT g.device_id, g.product_id, g.io, g.lu, g.n, \
                      CASE WHEN g.lu >= '{used}' THEN 1 WHEN g.lu >= '{rarely}' THEN 2 \
                           WHEN g.lu IS NOT NULL THEN 3 END AS own, \
-                     e.st AS ev, e.la AS la, p.coverage, d.primary_user, cu.user_id AS seen \
+                     e.st AS ev, e.la AS la, p.coverage, d.primary_user, \
+                     CASE WHEN u.reported = TRUE THEN 1 END AS seen \
                    FROM ( \
                      SELECT s.device_id, t.product_id, min({installed}) AS io, max({last_used}) AS lu, \
                        count(*) AS n \
@@ -818,9 +826,6 @@ async fn installations(
                      FROM cons_user_usage WHERE repository_id = {{R}} AND state < 4 \
                      GROUP BY user_id, vendor, product \
                    ) e ON e.user_id = u.id AND e.vendor = p.vendor AND e.product = p.product \
-                   LEFT JOIN ( \
-                     SELECT DISTINCT user_id FROM cons_user_usage WHERE repository_id = {{R}} AND state < 4 \
-                   ) cu ON cu.user_id = u.id \
                  ) h"
             ),
             vec![],

@@ -155,6 +155,8 @@ static TABLES: &[Spec] = &[
             ("user_principal_name", Text, true),
             ("display_name", Text, false),
             ("concealed", Bool, true),
+            // Named in a current usage report (any application).
+            ("reported", Bool, true),
         ],
         key: &[],
         indexes: &[&["repository_id", "user_key"]],
