@@ -232,7 +232,13 @@ async fn overlapping(repo: &Repo) {
             // Same name as PC-001 but another serial: another machine.
             device("c3", "PC-001", None, Some("SN999"), None),
             device("c4", "kiosk.contoso.com", None, None, None),
-            app("b1", m365, "Microsoft Corporation", "16.0.1"),
+            // The edition in another case is the same product.
+            app(
+                "b1",
+                "Microsoft 365 Apps for Enterprise - en-us",
+                "Microsoft Corporation",
+                "16.0.1",
+            ),
             app("b2", "Zoom", "Zoom", "6.0"),
             install("c1", "b1", Some(ago(400)), None),
             install("c3", "b2", None, Some(ago(10))),

@@ -411,8 +411,18 @@ async fn products(tx: &Tx<'_>, catalog: &Catalog, summary: &mut Summary) -> Resu
         .collect();
     let mut named: Vec<Identity> = Vec::with_capacity(titles.len());
     let mut products: BTreeMap<Identity, Naming> = BTreeMap::new();
+    // Identities differing only in case ("Enterprise", "enterprise") are one
+    // product, spelt as first seen in the sorted titles.
+    let mut spelling: HashMap<Identity, Identity> = HashMap::new();
     for title in &titles {
         let (identity, naming) = name_title(catalog, title);
+        let folded = (
+            identity.0.to_lowercase(),
+            identity.1.to_lowercase(),
+            identity.2.to_lowercase(),
+            identity.3.to_lowercase(),
+        );
+        let identity = spelling.entry(folded).or_insert(identity).clone();
         // A product a rule names stays named when an unmatched title
         // happens to have the same identity.
         let entry = products.entry(identity.clone()).or_insert((None, None));
