@@ -83,6 +83,9 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// A request the store refuses, with what to do instead.
+    #[error("{0}")]
+    Refused(String),
     /// Any other database error.
     #[error("repository database error: {0}")]
     Db(String),

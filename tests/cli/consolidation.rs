@@ -36,6 +36,54 @@ fn sources_of(explained: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Where the simulator listens and who signs in, for `connector add`.
+struct Tenant {
+    base: String,
+    tenant: String,
+    client: String,
+}
+
+/// A Setup whose invhost has the simulator's secret in `GRAPH_SECRET`.
+fn setup_for(db: &TestDb, sim: &connector_o365::simulator::Simulator) -> (Setup, Tenant) {
+    let mut s = Setup::new(db);
+    s.invhost
+        .env
+        .push(("GRAPH_SECRET".into(), sim.client_secret()));
+    let tenant = Tenant {
+        base: sim.base_url(),
+        tenant: sim.tenant_id(),
+        client: sim.client_id(),
+    };
+    (s, tenant)
+}
+
+/// Adds the Microsoft 365 connector `Contoso` pointing at the simulator.
+fn add_contoso(s: &Setup, t: &Tenant, extra: &[&str]) {
+    let (cloud, tenant, client) = (
+        format!("cloud_instance={}", t.base),
+        format!("tenant_id={}", t.tenant),
+        format!("client_id={}", t.client),
+    );
+    let mut args = vec![
+        "connector",
+        "add",
+        "--type",
+        "o365",
+        "--name",
+        "Contoso",
+        "--param",
+        &cloud,
+        "--param",
+        &tenant,
+        "--param",
+        &client,
+        "--secret",
+        "client_secret=env:GRAPH_SECRET",
+    ];
+    args.extend_from_slice(extra);
+    s.ok(&args);
+}
+
 async fn simulator_and_spreadsheet_machines_merge_and_the_views_show_them(db: &TestDb) {
     let sim =
         connector_o365::simulator::Simulator::start(connector_o365::simulator::SimulatorConfig {
@@ -45,28 +93,9 @@ async fn simulator_and_spreadsheet_machines_merge_and_the_views_show_them(db: &T
         })
         .await
         .unwrap();
-    let mut s = Setup::new(db);
-    s.invhost
-        .env
-        .push(("GRAPH_SECRET".into(), sim.client_secret()));
-    let (base, tenant, client) = (sim.base_url(), sim.tenant_id(), sim.client_id());
+    let (s, t) = setup_for(db, &sim);
     let s = tokio::task::spawn_blocking(move || {
-        s.ok(&[
-            "connector",
-            "add",
-            "--type",
-            "o365",
-            "--name",
-            "Contoso",
-            "--param",
-            &format!("cloud_instance={base}"),
-            "--param",
-            &format!("tenant_id={tenant}"),
-            "--param",
-            &format!("client_id={client}"),
-            "--secret",
-            "client_secret=env:GRAPH_SECRET",
-        ]);
+        add_contoso(&s, &t, &[]);
         let actions = s.json(&["action", "list"]);
         let consolidation: Vec<&Value> = actions
             .as_array()
@@ -193,7 +222,10 @@ async fn simulator_and_spreadsheet_machines_merge_and_the_views_show_them(db: &T
             s.invhost
                 .run(&["inventory", "explain", "device", &name(intune[2])]);
         assert_ne!(code, 0);
-        assert!(stderr.contains("give the device's id"), "{stderr}");
+        assert!(
+            stderr.contains("(ids ") && stderr.contains("give the device's id"),
+            "{stderr}"
+        );
 
         // Views, as JSON and as tables.
         let products = s.json(&["inventory", "product-usage"]);
@@ -343,29 +375,9 @@ async fn concealed_names_end_as_unreported_with_that_reason() {
         .await
         .unwrap();
     let db = TestDb::sqlite();
-    let mut s = Setup::new(&db);
-    s.invhost
-        .env
-        .push(("GRAPH_SECRET".into(), sim.client_secret()));
-    let (base, tenant, client) = (sim.base_url(), sim.tenant_id(), sim.client_id());
+    let (s, t) = setup_for(&db, &sim);
     tokio::task::spawn_blocking(move || {
-        s.ok(&[
-            "connector",
-            "add",
-            "--type",
-            "o365",
-            "--name",
-            "Contoso",
-            "--param",
-            &format!("cloud_instance={base}"),
-            "--param",
-            &format!("tenant_id={tenant}"),
-            "--param",
-            &format!("client_id={client}"),
-            "--secret",
-            "client_secret=env:GRAPH_SECRET",
-            "--run-consolidation",
-        ]);
+        add_contoso(&s, &t, &["--run-consolidation"]);
         let ran = s.json(&[
             "execute",
             "--repository",

@@ -2,7 +2,7 @@
 //! two connectors describing overlapping machines, rule precedence, the
 //! category thresholds, concealed names and the reclaim list.
 
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{Days, NaiveDate};
 use connector_core::{
     Application, ApplicationUsage, Device, Installation, Licence, LicenceAssignment, Record,
     RecordKind, User,
@@ -98,16 +98,26 @@ impl Repo {
         writer.finish(RunOutcome::Succeeded).await.unwrap();
     }
 
-    async fn consolidate_with(&self, catalog: &Catalog) -> repo_store::consolidation::Summary {
+    /// One consolidation on the day of judgement, as the store reports it.
+    async fn try_consolidate(
+        &self,
+        catalog: &Catalog,
+        thresholds: Thresholds,
+    ) -> Result<repo_store::consolidation::Summary, repo_store::StoreError> {
         self.store
             .consolidate(&Request {
                 repository_id: self.repository_id,
                 process_id: None,
                 catalog,
                 rule_files: vec![],
-                thresholds: Thresholds::default(),
+                thresholds,
                 as_of: as_of(),
             })
+            .await
+    }
+
+    async fn consolidate_with(&self, catalog: &Catalog) -> repo_store::consolidation::Summary {
+        self.try_consolidate(catalog, Thresholds::default())
             .await
             .unwrap()
     }
@@ -410,20 +420,15 @@ async fn categories_follow_the_thresholds_and_say_why(db: &TestDb) {
     assert_eq!(reason("T-91", "7-Zip").await.0, "Unused");
 
     // Narrower thresholds move the boundaries.
-    repo.store
-        .consolidate(&Request {
-            repository_id: repo.repository_id,
-            process_id: None,
-            catalog: &Catalog::default_only().unwrap(),
-            rule_files: vec![],
-            thresholds: Thresholds {
-                used_days: 31,
-                rarely_used_days: 60,
-            },
-            as_of: as_of(),
-        })
-        .await
-        .unwrap();
+    repo.try_consolidate(
+        &Catalog::default_only().unwrap(),
+        Thresholds {
+            used_days: 31,
+            rarely_used_days: 60,
+        },
+    )
+    .await
+    .unwrap();
     let zip = repo
         .products()
         .await
@@ -653,20 +658,19 @@ async fn a_failed_consolidation_keeps_the_previous_results(db: &TestDb) {
     assert!(!before.is_empty());
     // Thresholds that cannot order the categories are refused outright.
     let refused = repo
-        .store
-        .consolidate(&Request {
-            repository_id: repo.repository_id,
-            process_id: None,
-            catalog: &Catalog::default_only().unwrap(),
-            rule_files: vec![],
-            thresholds: Thresholds {
+        .try_consolidate(
+            &Catalog::default_only().unwrap(),
+            Thresholds {
                 used_days: 90,
                 rarely_used_days: 30,
             },
-            as_of: Utc::now().date_naive(),
-        })
-        .await;
-    assert!(refused.is_err());
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "rarely_used_days (30) must be at least used_days (90)"
+    );
     assert_eq!(repo.products().await, before);
 
     // A failure half-way (the licence table gone when licences are summed)
@@ -678,15 +682,7 @@ async fn a_failed_consolidation_keeps_the_previous_results(db: &TestDb) {
         .await
         .unwrap();
     let failed = repo
-        .store
-        .consolidate(&Request {
-            repository_id: repo.repository_id,
-            process_id: None,
-            catalog: &Catalog::default_only().unwrap(),
-            rule_files: vec![],
-            thresholds: Thresholds::default(),
-            as_of: as_of(),
-        })
+        .try_consolidate(&Catalog::default_only().unwrap(), Thresholds::default())
         .await;
     admin
         .execute_unprepared(&rename("raw_licences_away", "raw_licences"))

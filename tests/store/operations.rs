@@ -15,7 +15,6 @@ on_both_backends!(
     process_log_filters_by_repository_status_and_time,
     interrupted_processes_are_failed,
     connectors_and_repositories_change_whole,
-    most_used_and_most_installed_are_counted_in_sql,
 );
 
 fn process(repository_id: i64, action: &str) -> NewProcess {
@@ -230,48 +229,4 @@ async fn a_locked_sqlite_file_is_a_clear_error() {
     );
     writer.finish(RunOutcome::Succeeded).await.unwrap();
     other.create_repository("Blocked").await.unwrap();
-}
-
-async fn most_used_and_most_installed_are_counted_in_sql(db: &TestDb) {
-    use connector_core::{Application, ApplicationUsage, Installation, Record};
-    let fx = Fixture::new(db).await;
-    let usage = |user: &str, app: &str, last: Option<&str>| {
-        let mut u = ApplicationUsage::default();
-        u.source_key = format!("{user}|{app}");
-        u.user = user.into();
-        u.application = app.into();
-        u.last_activity = last.map(str::to_owned);
-        Record::from(u)
-    };
-    let mut records = vec![
-        usage("a", "Teams", Some("2026-11-20")),
-        usage("b", "Teams", Some("2026-11-24")),
-        usage("a", "Word", Some("2026-10-01")),
-        usage("c", "Word", None),
-        Application::new("app1", "Zoom").into(),
-        Application::new("app2", "Chrome").into(),
-    ];
-    records.extend(["d1", "d2", "d3"].map(|d| Record::from(Installation::new(d, "app2"))));
-    records.push(Installation::new("d1", "app1").into());
-    let run = fx.run_id().await;
-    let mut writer = fx.store.sync_writer(
-        fx.repository_id,
-        fx.connector_id,
-        run,
-        false,
-        WriterConfig::default(),
-    );
-    writer.write(batch(records, &[])).await.unwrap();
-    writer.finish(RunOutcome::Succeeded).await.unwrap();
-    let used = fx.store.top_usage(fx.repository_id, 10).await.unwrap();
-    assert_eq!(
-        used,
-        [
-            ("Teams".into(), 2, Some("2026-11-24".into())),
-            ("Word".into(), 1, Some("2026-10-01".into()))
-        ],
-        "no activity, no use"
-    );
-    let installed = fx.store.top_installed(fx.repository_id, 10).await.unwrap();
-    assert_eq!(installed, [("Chrome".into(), 3), ("Zoom".into(), 1)]);
 }

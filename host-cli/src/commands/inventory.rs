@@ -51,11 +51,11 @@ pub async fn exec(args: InventoryArgs, host: &Host, json: bool) -> Result<ExitCo
     let columns = args.view.columns();
     let mut table = output::table(columns.iter().map(|c| c.to_ascii_uppercase()));
     for row in &rows {
-        table.add_row(columns.iter().map(|c| match row.get(*c) {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Null) | None => String::new(),
-            Some(other) => other.to_string(),
-        }));
+        table.add_row(
+            columns
+                .iter()
+                .map(|c| row.get(*c).map(cell).unwrap_or_default()),
+        );
     }
     output::print_table(&table);
     output::note(&format!(

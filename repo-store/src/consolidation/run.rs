@@ -172,10 +172,9 @@ const SQLITE_CACHE_KIB: u32 = 65_536;
 /// Serialises consolidations on PostgreSQL (SQLite's write lock does it there).
 const PG_LOCK: i64 = 0x0069_6E76_636F_6E73;
 
-/// A statement for `backend`: `{R}` becomes the repository id and each `?`
-/// a bound value (`$n` on PostgreSQL).
-fn statement(backend: DbBackend, repository_id: i64, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = sql.replace("{R}", &repository_id.to_string());
+/// A statement for `backend` with each `?` a bound value (`$n` on
+/// PostgreSQL). The SQL of this module holds no `?` inside a literal.
+pub(super) fn bind(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = match backend {
         DbBackend::Postgres => {
             let mut out = String::with_capacity(sql.len() + 8);
@@ -190,9 +189,18 @@ fn statement(backend: DbBackend, repository_id: i64, sql: &str, values: Vec<Valu
             }
             out
         }
-        _ => sql,
+        _ => sql.to_owned(),
     };
     Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// [`bind`], with `{R}` in `sql` replaced by the repository id.
+fn statement(backend: DbBackend, repository_id: i64, sql: &str, values: Vec<Value>) -> Statement {
+    bind(
+        backend,
+        &sql.replace("{R}", &repository_id.to_string()),
+        values,
+    )
 }
 
 /// The text before the first `.` of `expr` (a host name without its domain).
@@ -286,7 +294,7 @@ impl Store {
     /// readers see the previous results until it commits, and a failure
     /// leaves them as they were.
     pub async fn consolidate(&self, request: &Request<'_>) -> Result<Summary, StoreError> {
-        request.thresholds.validate().map_err(StoreError::Db)?;
+        request.thresholds.validate().map_err(StoreError::Refused)?;
         let txn = self.db.begin().await?;
         let tx = Tx {
             txn: &txn,
@@ -552,30 +560,17 @@ async fn devices(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
         vec![],
     )
     .await?;
-    // A serial joins the one Entra group holding it, or groups by itself.
-    tx.exec(
-        "UPDATE cons_device_sources SET matched_by = 'serial number', merge_key = coalesce( \
-           (SELECT CASE WHEN count(DISTINCT o.merge_key) = 1 THEN min(o.merge_key) END \
-              FROM cons_device_sources o \
-             WHERE o.repository_id = {R} AND o.serial_key = cons_device_sources.serial_key \
-               AND o.entra_key IS NOT NULL), \
-           'serial:' || serial_key) \
-         WHERE repository_id = {R} AND merge_key IS NULL AND serial_key IS NOT NULL",
-        vec![],
+    // A serial joins the one Entra group holding it, or groups by itself;
+    // then a name joins the one group holding it, or groups by itself.
+    join_or_group(
+        tx,
+        "serial_key",
+        "serial number",
+        "serial",
+        "o.entra_key IS NOT NULL",
     )
     .await?;
-    // A name joins the one group holding it, or groups by itself.
-    tx.exec(
-        "UPDATE cons_device_sources SET matched_by = 'name', merge_key = coalesce( \
-           (SELECT CASE WHEN count(DISTINCT o.merge_key) = 1 THEN min(o.merge_key) END \
-              FROM cons_device_sources o \
-             WHERE o.repository_id = {R} AND o.name_key = cons_device_sources.name_key \
-               AND o.merge_key IS NOT NULL), \
-           'name:' || name_key) \
-         WHERE repository_id = {R} AND merge_key IS NULL AND name_key IS NOT NULL",
-        vec![],
-    )
-    .await?;
+    join_or_group(tx, "name_key", "name", "name", "o.merge_key IS NOT NULL").await?;
     tx.exec(
         "UPDATE cons_device_sources SET matched_by = 'source key', \
            merge_key = 'source:' || CAST(connector_id AS TEXT) || ':' || source_key \
@@ -604,6 +599,32 @@ async fn devices(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
         "UPDATE cons_device_sources SET device_id = (SELECT c.id FROM cons_devices c \
            WHERE c.repository_id = {R} AND c.merge_key = cons_device_sources.merge_key) \
          WHERE repository_id = {R}",
+        vec![],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Gives each device not yet grouped, but with a `key` column value, the
+/// merge key of the one group (among rows matching `candidates`) holding the
+/// same value, or a group of its own (`prefix:value`). An ambiguous value
+/// never joins a group.
+async fn join_or_group(
+    tx: &Tx<'_>,
+    key: &str,
+    matched_by: &str,
+    prefix: &str,
+    candidates: &str,
+) -> Result<(), StoreError> {
+    tx.exec(
+        &format!(
+            "UPDATE cons_device_sources SET matched_by = '{matched_by}', merge_key = coalesce( \
+               (SELECT CASE WHEN count(DISTINCT o.merge_key) = 1 THEN min(o.merge_key) END \
+                  FROM cons_device_sources o \
+                 WHERE o.repository_id = {{R}} AND o.{key} = cons_device_sources.{key} AND {candidates}), \
+               '{prefix}:' || {key}) \
+             WHERE repository_id = {{R}} AND merge_key IS NULL AND {key} IS NOT NULL"
+        ),
         vec![],
     )
     .await?;

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::{ConnectionTrait, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
 use serde::Serialize;
 
-use super::run::category;
+use super::run::{bind, category};
 use crate::connect::Store;
 use crate::error::StoreError;
 
@@ -148,33 +148,15 @@ fn non_empty(value: Option<String>) -> Option<String> {
 }
 
 impl Store {
-    fn cons_statement(&self, sql: &str, values: Vec<Value>) -> Statement {
-        let backend = self.db_backend();
-        let sql = match backend {
-            sea_orm::DbBackend::Postgres => {
-                let mut n = 0;
-                sql.chars()
-                    .map(|c| {
-                        if c == '?' {
-                            n += 1;
-                            format!("${n}")
-                        } else {
-                            c.to_string()
-                        }
-                    })
-                    .collect()
-            }
-            _ => sql.to_owned(),
-        };
-        Statement::from_sql_and_values(backend, sql, values)
-    }
-
     async fn cons_rows(
         &self,
         sql: &str,
         values: Vec<Value>,
     ) -> Result<Vec<QueryResult>, StoreError> {
-        Ok(self.db.query_all(self.cons_statement(sql, values)).await?)
+        Ok(self
+            .db
+            .query_all(bind(self.db_backend(), sql, values))
+            .await?)
     }
 
     /// The last consolidation of a repository, if any.
@@ -388,7 +370,8 @@ impl Store {
                 let key = key.split('.').next().unwrap_or_default().to_owned();
                 let rows = self
                     .cons_rows(
-                        "SELECT DISTINCT device_id FROM cons_device_sources WHERE repository_id = ? AND name_key = ?",
+                        "SELECT DISTINCT device_id FROM cons_device_sources WHERE repository_id = ? AND name_key = ? \
+                         ORDER BY device_id",
                         vec![repository_id.into(), key.into()],
                     )
                     .await?;
@@ -396,9 +379,14 @@ impl Store {
                     [one] => int(one, "device_id")?,
                     [] => return Err(not_found("device", target)),
                     _ => {
-                        return Err(StoreError::Db(format!(
-                            "{} consolidated devices are named '{target}'; give the device's id",
-                            rows.len()
+                        let ids: Vec<String> = rows
+                            .iter()
+                            .map(|r| int(r, "device_id").map(|id| id.to_string()))
+                            .collect::<Result<_, _>>()?;
+                        return Err(StoreError::Refused(format!(
+                            "{} consolidated devices are named '{target}' (ids {}); give the device's id",
+                            rows.len(),
+                            ids.join(", ")
                         )));
                     }
                 }
