@@ -3,9 +3,9 @@
 //!
 //! - [`Store::connect`] opens a database, applies the migrations and makes
 //!   sure the `Default Inventory` repository exists.
-//! - [`SyncWriter`] takes a sync's batches and writes them as chunked
-//!   multi-row upserts, committing every few tens of thousands of rows, and
-//!   finishes the run as ARCHITECTURE.md §5 says.
+//! - [`SyncWriter`] stages a sync's batches in tables of its own (chunked
+//!   multi-row inserts) and publishes the run in one transaction when it
+//!   succeeds: readers see the previous sync or this one, never a mix.
 //! - [`SecretKey`] encrypts connector secrets at rest.
 //! - The `queries` and `mutations` of [`Store`] serve the operator's views.
 
@@ -31,7 +31,9 @@ pub use queries::{Page, ProcessFilter};
 
 pub use raw::{RawTable, raw_table};
 pub use secrets::SecretKey;
-pub use writer::{RunOutcome, SyncReport, SyncWriter, WriterConfig};
+pub use writer::{
+    ProcessEnd, RunOutcome, STAGE_PREFIX, SyncReport, SyncWriter, WriterConfig, stage_table_name,
+};
 
 /// The name of the repository every store has.
 pub const DEFAULT_REPOSITORY: &str = "Default Inventory";

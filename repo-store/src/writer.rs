@@ -1,25 +1,58 @@
-//! The bulk sync writer: batches in, chunked multi-row upserts out.
+//! The bulk sync writer: a run's rows are staged, then published at once.
+//!
+//! A run never writes the raw tables readers query while it is running. Its
+//! batches go, in bounded multi-row statements committed every few tens of
+//! thousands of rows, into staging tables of its own
+//! (`stage_r<run>_<raw table>`, see [`stage_table_name`]) that no reader
+//! looks at. Only when the run succeeds does one transaction
+//!
+//! 1. copy the staged rows into the raw tables (an upsert per kind, stamped
+//!    with the run),
+//! 2. remove the connector's rows the run did not see, for the kinds it
+//!    completed (for every kind on a clean sync),
+//! 3. record the process's end, when asked to ([`SyncWriter::publish`]),
+//! 4. drop the staging tables.
+//!
+//! A failed or cancelled run drops its staging tables and changes nothing
+//! readers see; a killed one leaves staging tables that
+//! [`Store::drop_abandoned_stages`] removes at the next start. On disk the
+//! staging costs one copy of the run's rows; in memory, nothing more than
+//! one statement's rows per record kind.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
 
 use connector_core::{Batch, Record, RecordKind};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SimpleExpr, Value};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement, TransactionTrait};
 use serde::Serialize;
 
-use crate::connect::Store;
+use crate::connect::{Backend, Store};
 use crate::error::StoreError;
-use crate::raw::{self, KEY_COLUMNS, RAW_TABLES, RawTable, push_values, raw_table};
+use crate::mutations::ProcessStatus;
+use crate::raw::{self, ColumnType, KEY_COLUMNS, RAW_TABLES, RawTable, push_values, raw_table};
 
 /// Rows per statement at most, below the bind limit: larger statements
 /// measured no faster and cost more to plan and to cache.
 const MAX_ROWS_PER_STATEMENT: usize = 1_000;
 
+/// Prefix of every staging table's name.
+pub const STAGE_PREFIX: &str = "stage_r";
+
+/// How often a publication blocked by another writer's lock (SQLite's busy
+/// timeout ran out) is tried again before the run fails.
+const PUBLISH_ATTEMPTS: u32 = 3;
+
+/// Key space of the PostgreSQL advisory locks that keep a repository's
+/// publications and its consolidation apart ("pub" in ASCII, then the
+/// repository id): publications take it shared, a consolidation exclusively.
+pub(crate) const PUBLICATION_LOCK: i64 = 0x0070_7562_0000_0000;
+
 /// How the writer batches its work.
 #[derive(Debug, Clone, Copy)]
 pub struct WriterConfig {
-    /// Commit after this many rows.
+    /// Commit the staging area after this many rows.
     pub commit_every: usize,
     /// Bind parameters per statement; `None` for the backend's limit.
     pub max_binds: Option<usize>,
@@ -37,29 +70,47 @@ impl Default for WriterConfig {
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunOutcome {
-    /// Completed: stale rows of completed kinds go (all kinds on a clean sync).
+    /// Completed: the run is published.
     Succeeded,
-    /// Failed: nothing is removed.
+    /// Failed: nothing is published.
     Failed,
-    /// Cancelled: nothing is removed.
+    /// Cancelled: nothing is published.
     Cancelled,
 }
 
 /// What a finished run did to the repository.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SyncReport {
-    /// Rows written (inserted or updated) and committed, per kind: on a
-    /// failed or cancelled run, what stays in the repository.
+    /// Rows published (inserted or updated), per kind; empty for a run
+    /// that failed or was cancelled, which publishes nothing.
     pub written: BTreeMap<RecordKind, u64>,
     /// Rows removed as no longer seen, per kind.
     pub removed: BTreeMap<RecordKind, u64>,
 }
 
-/// Writes one sync run of one connector into one repository.
-///
-/// Rows are upserted by (repository, connector, source key) and stamped with
-/// the run; the run's end removes rows it did not see, only for the kinds it
-/// completed and only when it succeeded (ARCHITECTURE.md §5).
+impl SyncReport {
+    /// Rows published in all.
+    pub fn written_total(&self) -> u64 {
+        self.written.values().sum()
+    }
+
+    /// Rows removed in all.
+    pub fn removed_total(&self) -> u64 {
+        self.removed.values().sum()
+    }
+}
+
+/// The process's end, recorded in the publishing transaction.
+#[derive(Debug, Clone)]
+pub struct ProcessEnd {
+    /// Rows per kind, as the process log shows them.
+    pub counts: BTreeMap<RecordKind, u64>,
+    /// The process log's line.
+    pub message: Option<String>,
+}
+
+/// Writes one sync run of one connector into one repository: stages its
+/// rows, then publishes them at once (module docs).
 pub struct SyncWriter {
     store: Store,
     repository_id: i64,
@@ -69,10 +120,9 @@ pub struct SyncWriter {
     config: WriterConfig,
     txn: Option<DatabaseTransaction>,
     uncommitted: usize,
-    /// Rows written since the last commit, per kind (lost on rollback).
-    pending_counts: BTreeMap<RecordKind, u64>,
+    /// Rows staged per kind (the staging tables that exist).
+    staged: BTreeMap<RecordKind, u64>,
     completed: BTreeSet<RecordKind>,
-    report: SyncReport,
     statements: HashMap<(&'static str, usize), String>,
     /// Rows waiting for a full statement, per kind (at most one statement's worth each).
     pending: HashMap<RecordKind, Vec<Record>>,
@@ -87,6 +137,19 @@ impl std::fmt::Debug for SyncWriter {
             .field("clean", &self.clean)
             .finish_non_exhaustive()
     }
+}
+
+/// The staging table of run `run_id` for `table`.
+pub fn stage_table_name(run_id: i64, table: &RawTable) -> String {
+    format!("{STAGE_PREFIX}{run_id}_{}", table.name)
+}
+
+/// The run a staging table belongs to, from its name.
+fn stage_run(name: &str) -> Option<i64> {
+    let rest = name.strip_prefix(STAGE_PREFIX)?;
+    let (run, table) = rest.split_once('_')?;
+    RAW_TABLES.iter().any(|t| t.name == table).then_some(())?;
+    run.parse().ok()
 }
 
 impl Store {
@@ -108,23 +171,74 @@ impl Store {
             config,
             txn: None,
             uncommitted: 0,
-            pending_counts: BTreeMap::new(),
+            staged: BTreeMap::new(),
             completed: BTreeSet::new(),
-            report: SyncReport::default(),
             statements: HashMap::new(),
             pending: HashMap::new(),
         }
     }
+
+    /// The staging tables in the database, with the run each belongs to.
+    pub async fn stage_tables(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let sql = match self.backend() {
+            Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table'",
+            Backend::Postgres => {
+                "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()"
+            }
+        };
+        let rows = self
+            .db
+            .query_all(Statement::from_string(self.db_backend(), sql))
+            .await?;
+        let mut stages = Vec::new();
+        for row in rows {
+            let name: String = row.try_get("", "name")?;
+            if let Some(run) = stage_run(&name) {
+                stages.push((name, run));
+            }
+        }
+        Ok(stages)
+    }
+
+    /// Drops the staging tables of runs that are not running (a host was
+    /// killed before it could drop them); returns how many were dropped.
+    /// Call it after marking the processes of dead hosts failed: a staging
+    /// table whose process still runs belongs to a live sync.
+    pub async fn drop_abandoned_stages(&self) -> Result<usize, StoreError> {
+        let stages = self.stage_tables().await?;
+        if stages.is_empty() {
+            return Ok(0);
+        }
+        let running: BTreeSet<i64> = self
+            .processes(&crate::ProcessFilter {
+                status: Some(ProcessStatus::Running),
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        let mut dropped = 0;
+        for (name, run) in stages {
+            if !running.contains(&run) {
+                self.db
+                    .execute(Statement::from_string(
+                        self.db_backend(),
+                        format!("DROP TABLE IF EXISTS \"{name}\""),
+                    ))
+                    .await?;
+                tracing::info!(table = %name, run, "Dropped the staging table of an interrupted sync.");
+                dropped += 1;
+            }
+        }
+        Ok(dropped)
+    }
 }
 
 impl SyncWriter {
-    /// Rows written so far, per kind (committed or not).
-    pub fn written(&self) -> BTreeMap<RecordKind, u64> {
-        let mut all = self.report.written.clone();
-        for (kind, n) in &self.pending_counts {
-            *all.entry(*kind).or_default() += n;
-        }
-        all
+    /// Rows staged so far, per kind (none of them visible to readers yet).
+    pub fn staged(&self) -> BTreeMap<RecordKind, u64> {
+        self.staged.clone()
     }
 
     /// Kinds the run has delivered in full so far.
@@ -135,8 +249,8 @@ impl SyncWriter {
     /// Takes one batch. Rows are buffered per kind until they fill one
     /// statement (the backend's bind limit), so statements are as large as
     /// allowed whatever the connector's batch size; memory stays bounded by
-    /// one statement per kind. Records of the same kind and key within one
-    /// statement collapse to the last one, as the source's latest word.
+    /// one statement per kind. Records of the same kind and key keep the
+    /// last one, as the source's latest word.
     pub async fn write(&mut self, batch: Batch) -> Result<(), StoreError> {
         for record in batch.records {
             let kind = record.kind();
@@ -147,8 +261,9 @@ impl SyncWriter {
             }
         }
         self.completed.extend(batch.complete);
-        // Commit what was written; rows still buffered wait for a full
-        // statement, so statements keep one shape per kind (and the driver's
+        // Commit what was staged, so that SQLite's write lock is held only
+        // for a chunk; rows still buffered wait for a full statement, so
+        // statements keep one shape per kind (and the driver's
         // prepared-statement cache stays small).
         if self.uncommitted >= self.config.commit_every {
             self.commit().await?;
@@ -156,25 +271,42 @@ impl SyncWriter {
         Ok(())
     }
 
-    fn rows_per_statement(&self, kind: RecordKind) -> Result<usize, StoreError> {
-        let table = raw_table(kind)
-            .ok_or_else(|| StoreError::Db(format!("no table holds {kind} records")))?;
-        Ok((self.max_binds() / table.values_per_row()).clamp(1, MAX_ROWS_PER_STATEMENT))
+    /// Whether staged rows wait in an open transaction (holding SQLite's
+    /// write lock).
+    pub fn in_transaction(&self) -> bool {
+        self.txn.is_some()
     }
 
-    /// Writes the rows buffered for `kind`: one multi-row upsert (or a few,
-    /// when keys repeat and the buffer holds more than one statement's worth).
+    /// Commits what is staged so far: call it when no batch has come for a
+    /// while, so that a connector waiting on its source does not keep
+    /// SQLite's write lock from other writers. Rows still buffered for a
+    /// full statement stay buffered.
+    pub async fn idle(&mut self) -> Result<(), StoreError> {
+        self.commit().await
+    }
+
+    fn rows_per_statement(&self, kind: RecordKind) -> Result<usize, StoreError> {
+        let table = table_of(kind)?;
+        Ok((self.max_binds() / stage_values_per_row(table)).clamp(1, MAX_ROWS_PER_STATEMENT))
+    }
+
+    /// Stages the rows buffered for `kind`: one multi-row insert (or a few,
+    /// when the buffer holds more than one statement's worth).
     async fn flush_kind(&mut self, kind: RecordKind) -> Result<(), StoreError> {
         let Some(records) = self.pending.remove(&kind).filter(|r| !r.is_empty()) else {
             return Ok(());
         };
-        let table = raw_table(kind)
-            .ok_or_else(|| StoreError::Db(format!("no table holds {kind} records")))?;
+        let table = table_of(kind)?;
+        if !self.staged.contains_key(&kind) {
+            let create = create_stage_sql(self.store.backend(), self.run_id, table);
+            self.txn().await?.execute_unprepared(&create).await?;
+            self.staged.insert(kind, 0);
+        }
         let per_statement = self.rows_per_statement(kind)?;
         let records = last_per_key(&records);
         for chunk in records.chunks(per_statement) {
-            self.upsert(table, chunk).await?;
-            *self.pending_counts.entry(kind).or_default() += chunk.len() as u64;
+            self.stage(table, chunk).await?;
+            *self.staged.entry(kind).or_default() += chunk.len() as u64;
             self.uncommitted += chunk.len();
         }
         Ok(())
@@ -189,14 +321,13 @@ impl SyncWriter {
     }
 
     /// Records a sign of life of the run's process. On SQLite it goes through
-    /// the writer's own transaction (another connection would wait for the
-    /// writer's lock); on PostgreSQL through the pool, so other hosts see it
-    /// before the next commit.
+    /// the writer's own transaction when one is open (another connection
+    /// would wait for the writer's lock); otherwise through the pool.
     pub async fn heartbeat(&mut self) -> Result<(), StoreError> {
-        if self.store.backend() == crate::Backend::Sqlite
+        if self.store.backend() == Backend::Sqlite
             && let Some(txn) = self.txn.as_ref()
         {
-            let statement = sea_orm::Statement::from_sql_and_values(
+            let statement = Statement::from_sql_and_values(
                 DbBackend::Sqlite,
                 "UPDATE processes SET heartbeat_at = ? WHERE id = ?",
                 [chrono::Utc::now().into(), self.run_id.into()],
@@ -227,127 +358,325 @@ impl SyncWriter {
             txn.commit().await?;
         }
         self.uncommitted = 0;
-        for (kind, n) in std::mem::take(&mut self.pending_counts) {
-            *self.report.written.entry(kind).or_default() += n;
-        }
         Ok(())
     }
 
-    async fn upsert(
+    async fn stage(
         &mut self,
         table: &'static RawTable,
         records: &[(Cow<'_, str>, &Record)],
     ) -> Result<(), StoreError> {
-        let mut values: Vec<Value> = Vec::with_capacity(records.len() * table.values_per_row());
+        let mut values: Vec<Value> =
+            Vec::with_capacity(records.len() * stage_values_per_row(table));
         for (key, record) in records {
-            values.push(self.repository_id.into());
-            values.push(self.connector_id.into());
             values.push(key.as_ref().to_owned().into());
             push_values(record, &mut values).ok_or_else(|| {
                 StoreError::Db(format!("no table holds {} records", record.kind()))
             })?;
-            values.push(self.run_id.into());
-            values.push(self.run_id.into());
         }
-        let backend = self.store.db_backend();
+        let backend = self.store.backend();
+        let run_id = self.run_id;
         // Full statements repeat and are kept; the odd remainder is built once.
         let sql = if records.len() == self.rows_per_statement(table.kind)? {
             self.statements
                 .entry((table.name, records.len()))
-                .or_insert_with(|| upsert_sql(backend, table, records.len()))
+                .or_insert_with(|| stage_insert_sql(backend, run_id, table, records.len()))
                 .clone()
         } else {
-            upsert_sql(backend, table, records.len())
+            stage_insert_sql(backend, run_id, table, records.len())
         };
-        let statement = Statement::from_sql_and_values(backend, sql, values);
+        let statement = Statement::from_sql_and_values(self.store.db_backend(), sql, values);
         self.txn().await?.execute(statement).await?;
         Ok(())
     }
 
-    /// Ends the run. On success, removes the rows this run did not see, for
-    /// the kinds it completed, or for every kind (and resets first-seen) on a
-    /// clean sync, in the same transaction as the last rows. On failure or
-    /// cancel, rolls back what was not yet committed and removes nothing.
-    pub async fn finish(mut self, outcome: RunOutcome) -> Result<SyncReport, StoreError> {
-        if outcome != RunOutcome::Succeeded {
-            self.pending.clear();
-            if let Some(txn) = self.txn.take() {
-                txn.rollback().await?;
+    /// Ends the run without recording its process: publishes it when it
+    /// succeeded, else drops what it staged (see [`SyncWriter::publish`]
+    /// and [`SyncWriter::abandon`]).
+    pub async fn finish(self, outcome: RunOutcome) -> Result<SyncReport, StoreError> {
+        match outcome {
+            RunOutcome::Succeeded => self.publish_with(None).await,
+            RunOutcome::Failed | RunOutcome::Cancelled => {
+                self.abandon().await?;
+                Ok(SyncReport::default())
             }
-            return Ok(self.report);
         }
-        self.flush_all().await?;
-        let kinds: Vec<&'static RawTable> = RAW_TABLES
+    }
+
+    /// Publishes the run and records its process as succeeded, in one
+    /// transaction: readers see the run's rows exactly when the process log
+    /// says it succeeded. `end` words the process's end from what was
+    /// published. If the process is no longer `running` (another host took
+    /// it for dead and marked it failed), nothing is published. On failure
+    /// the staging tables are dropped and readers keep the previous data.
+    pub async fn publish(
+        self,
+        end: impl Fn(&SyncReport) -> ProcessEnd + Sync,
+    ) -> Result<SyncReport, StoreError> {
+        self.publish_with(Some(&end)).await
+    }
+
+    async fn publish_with(
+        mut self,
+        end: Option<&(dyn Fn(&SyncReport) -> ProcessEnd + Sync)>,
+    ) -> Result<SyncReport, StoreError> {
+        let staged = async {
+            self.flush_all().await?;
+            self.commit().await
+        }
+        .await;
+        let mut attempt = 1;
+        let result = match staged {
+            Err(e) => Err(e),
+            Ok(()) => loop {
+                match self.publish_once(end).await {
+                    // SQLite's busy timeout ran out behind another writer
+                    // (a consolidation, say): the staged rows are intact.
+                    Err(StoreError::Locked) if attempt < PUBLISH_ATTEMPTS => {
+                        tracing::warn!(
+                            run = self.run_id,
+                            attempt,
+                            "The repository database stayed locked; publishing again."
+                        );
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    other => break other,
+                }
+            },
+        };
+        if result.is_err()
+            && let Err(e) = self.abandon().await
+        {
+            tracing::warn!(error = %e, "Could not drop the staging tables; the next start drops them.");
+        }
+        result
+    }
+
+    /// One attempt at the publishing transaction.
+    async fn publish_once(
+        &self,
+        end: Option<&(dyn Fn(&SyncReport) -> ProcessEnd + Sync)>,
+    ) -> Result<SyncReport, StoreError> {
+        let backend = self.store.backend();
+        let txn = self.store.db.begin().await?;
+        if backend == Backend::Postgres {
+            // Never while this repository's consolidation reads the raw tables.
+            txn.execute(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock_shared($1)",
+                [(PUBLICATION_LOCK | self.repository_id).into()],
+            ))
+            .await?;
+        }
+        let mut report = SyncReport::default();
+        for table in RAW_TABLES
+            .iter()
+            .filter(|t| self.staged.contains_key(&t.kind))
+        {
+            let sql = publish_sql(
+                backend,
+                table,
+                self.repository_id,
+                self.connector_id,
+                self.run_id,
+                self.clean,
+            );
+            let written = txn.execute_unprepared(&sql).await?.rows_affected();
+            report.written.insert(table.kind, written);
+        }
+        for table in RAW_TABLES
             .iter()
             .filter(|t| self.clean || self.completed.contains(&t.kind))
-            .collect();
-        let (repository_id, connector_id, run_id, clean) = (
-            self.repository_id,
-            self.connector_id,
-            self.run_id,
-            self.clean,
-        );
-        let backend = self.store.db_backend();
-        for table in kinds {
-            let scope = Expr::col(Alias::new("repository_id"))
-                .eq(repository_id)
-                .and(Expr::col(Alias::new("connector_id")).eq(connector_id));
-            let delete = Query::delete()
-                .from_table(Alias::new(table.name))
-                .cond_where(
-                    scope
-                        .clone()
-                        .and(Expr::col(Alias::new("last_seen_run")).ne(run_id)),
-                )
-                .to_owned();
-            let removed = self
-                .txn()
-                .await?
-                .execute(backend.build(&delete))
-                .await?
-                .rows_affected();
+        {
+            let delete = format!(
+                "DELETE FROM \"{}\" WHERE \"repository_id\" = {} AND \"connector_id\" = {} \
+                 AND \"last_seen_run\" <> {}",
+                table.name, self.repository_id, self.connector_id, self.run_id
+            );
+            let removed = txn.execute_unprepared(&delete).await?.rows_affected();
             if removed > 0 {
-                self.report.removed.insert(table.kind, removed);
-            }
-            if clean {
-                let reset = Query::update()
-                    .table(Alias::new(table.name))
-                    .value(Alias::new("first_seen_run"), run_id)
-                    .cond_where(scope)
-                    .to_owned();
-                self.txn().await?.execute(backend.build(&reset)).await?;
+                report.removed.insert(table.kind, removed);
             }
         }
-        self.commit().await?;
-        Ok(self.report)
+        if let Some(end) = end {
+            let end = end(&report);
+            let counts =
+                serde_json::to_string(&end.counts).map_err(|e| StoreError::Db(e.to_string()))?;
+            let update = Query::update()
+                .table(Alias::new("processes"))
+                .values([
+                    (
+                        Alias::new("status"),
+                        ProcessStatus::Succeeded.as_str().into(),
+                    ),
+                    (Alias::new("finished_at"), chrono::Utc::now().into()),
+                    (Alias::new("counts"), counts.into()),
+                    (Alias::new("message"), end.message.into()),
+                ])
+                .and_where(Expr::col(Alias::new("id")).eq(self.run_id))
+                .and_where(Expr::col(Alias::new("status")).eq(ProcessStatus::Running.as_str()))
+                .to_owned();
+            let recorded = txn
+                .execute(self.store.db_backend().build(&update))
+                .await?
+                .rows_affected();
+            if recorded == 0 {
+                txn.rollback().await?;
+                return Err(StoreError::Refused(format!(
+                    "process {} is no longer running (another host took its host for dead), \
+                     so its data was not published",
+                    self.run_id
+                )));
+            }
+        }
+        for kind in self.staged.keys() {
+            let drop = format!(
+                "DROP TABLE \"{}\"",
+                stage_table_name(self.run_id, table_of(*kind)?)
+            );
+            txn.execute_unprepared(&drop).await?;
+        }
+        txn.commit().await?;
+        Ok(report)
+    }
+
+    /// Drops what the run staged; readers never saw any of it. A staging
+    /// table this cannot drop (the database went away) is dropped by
+    /// [`Store::drop_abandoned_stages`] later.
+    pub async fn abandon(mut self) -> Result<(), StoreError> {
+        self.pending.clear();
+        if let Some(txn) = self.txn.take() {
+            txn.rollback().await.ok();
+        }
+        for kind in self.staged.keys() {
+            let table = table_of(*kind)?;
+            let drop = format!(
+                "DROP TABLE IF EXISTS \"{}\"",
+                stage_table_name(self.run_id, table)
+            );
+            self.store.db.execute_unprepared(&drop).await?;
+        }
+        Ok(())
     }
 }
 
-/// The multi-row upsert of `rows` rows into `table`, built once per shape
-/// and reused (the driver caches the prepared statement by its text).
-fn upsert_sql(backend: DbBackend, table: &RawTable, rows: usize) -> String {
+fn table_of(kind: RecordKind) -> Result<&'static RawTable, StoreError> {
+    raw_table(kind).ok_or_else(|| StoreError::Db(format!("no table holds {kind} records")))
+}
+
+/// Values bound per staged row: the source key and the record's columns.
+fn stage_values_per_row(table: &RawTable) -> usize {
+    1 + table.columns.len()
+}
+
+fn sql_type(kind: ColumnType) -> &'static str {
+    match kind {
+        ColumnType::Text => "TEXT",
+        ColumnType::BigInt => "BIGINT",
+        ColumnType::Int => "INTEGER",
+        ColumnType::Bool => "BOOLEAN",
+    }
+}
+
+/// The staging table of a run for one raw table. On SQLite a plain heap
+/// (rows in arrival order; a key seen twice is resolved at publication, in
+/// that order); on PostgreSQL an unlogged table keyed by source key (no
+/// write-ahead log: a crash empties it, which is all a staging area needs).
+fn create_stage_sql(backend: Backend, run_id: i64, table: &RawTable) -> String {
+    let columns: Vec<String> = table
+        .columns
+        .iter()
+        .map(|(c, kind)| format!("\"{c}\" {}", sql_type(*kind)))
+        .collect();
+    let name = stage_table_name(run_id, table);
+    match backend {
+        Backend::Sqlite => format!(
+            "CREATE TABLE \"{name}\" (\"source_key\" TEXT NOT NULL, {})",
+            columns.join(", ")
+        ),
+        Backend::Postgres => format!(
+            "CREATE UNLOGGED TABLE \"{name}\" (\"source_key\" TEXT NOT NULL PRIMARY KEY, {})",
+            columns.join(", ")
+        ),
+    }
+}
+
+/// The multi-row insert of `rows` rows into a run's staging table, built
+/// once per shape and reused (the driver caches the prepared statement by
+/// its text). On PostgreSQL a key staged again replaces the earlier row.
+fn stage_insert_sql(backend: Backend, run_id: i64, table: &RawTable, rows: usize) -> String {
     let mut insert = Query::insert();
     insert
-        .into_table(Alias::new(table.name))
-        .columns(table.all_columns().map(Alias::new));
-    let placeholder_row: Vec<SimpleExpr> = (0..table.values_per_row())
+        .into_table(Alias::new(stage_table_name(run_id, table)))
+        .columns(
+            std::iter::once("source_key")
+                .chain(table.columns.iter().map(|(c, _)| *c))
+                .map(Alias::new),
+        );
+    let placeholder_row: Vec<SimpleExpr> = (0..stage_values_per_row(table))
         .map(|_| Expr::val(0).into())
         .collect();
     for _ in 0..rows {
         // Same arity as the columns, so this cannot fail.
         let _ = insert.values(placeholder_row.iter().cloned());
     }
-    let updated = table
+    match backend {
+        Backend::Sqlite => DbBackend::Sqlite.build(&insert).sql,
+        Backend::Postgres => {
+            insert.on_conflict(
+                OnConflict::column(Alias::new("source_key"))
+                    .update_columns(table.columns.iter().map(|(c, _)| Alias::new(*c)))
+                    .to_owned(),
+            );
+            DbBackend::Postgres.build(&insert).sql
+        }
+    }
+}
+
+/// Copies a run's staged rows of one kind into its raw table: new keys
+/// are inserted (first seen by this run), known ones updated (last seen by
+/// this run; on a clean sync first seen too, as history restarts).
+fn publish_sql(
+    backend: Backend,
+    table: &RawTable,
+    repository_id: i64,
+    connector_id: i64,
+    run_id: i64,
+    clean: bool,
+) -> String {
+    let record_columns: Vec<String> = table
         .columns
         .iter()
-        .map(|(c, _)| Alias::new(*c))
-        .chain([Alias::new("last_seen_run")]);
-    insert.on_conflict(
-        OnConflict::columns(KEY_COLUMNS.map(Alias::new))
-            .update_columns(updated)
-            .to_owned(),
-    );
-    backend.build(&insert).sql
+        .map(|(c, _)| format!("\"{c}\""))
+        .collect();
+    let mut updates: Vec<String> = record_columns
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    updates.push("\"last_seen_run\" = excluded.\"last_seen_run\"".into());
+    if clean {
+        updates.push("\"first_seen_run\" = excluded.\"first_seen_run\"".into());
+    }
+    let insert_columns: Vec<String> = table.all_columns().map(|c| format!("\"{c}\"")).collect();
+    // SQLite: arrival order, so that a key staged twice keeps its last row
+    // (the second row updates the first). PostgreSQL staged each key once.
+    let order = match backend {
+        Backend::Sqlite => " ORDER BY rowid",
+        Backend::Postgres => "",
+    };
+    format!(
+        "INSERT INTO \"{raw}\" ({insert_columns}) \
+         SELECT {repository_id}, {connector_id}, \"source_key\", {record_columns}, {run_id}, {run_id} \
+         FROM \"{stage}\" WHERE true{order} \
+         ON CONFLICT ({key}) DO UPDATE SET {updates}",
+        raw = table.name,
+        insert_columns = insert_columns.join(", "),
+        record_columns = record_columns.join(", "),
+        stage = stage_table_name(run_id, table),
+        key = KEY_COLUMNS.map(|c| format!("\"{c}\"")).join(", "),
+        updates = updates.join(", "),
+    )
 }
 
 /// Keeps the last record of each stored key, in first-seen order: two
@@ -366,4 +695,20 @@ fn last_per_key(records: &[Record]) -> Vec<(Cow<'_, str>, &Record)> {
         }
     }
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_names_round_trip_and_nothing_else_matches() {
+        let table = raw_table(RecordKind::Installation).unwrap();
+        let name = stage_table_name(42, table);
+        assert_eq!(name, "stage_r42_raw_installations");
+        assert_eq!(stage_run(&name), Some(42));
+        assert_eq!(stage_run("stage_r42_something_else"), None);
+        assert_eq!(stage_run("raw_installations"), None);
+        assert_eq!(stage_run("stage_rx_raw_devices"), None);
+    }
 }

@@ -8,9 +8,14 @@
 //! cargo bench -p tests --bench o365_sync
 //! ```
 //!
-//! Three tenant sizes (`INVHOST_BENCH_SCALE=small,large,xlarge` by default):
+//! Tenant sizes (`INVHOST_BENCH_SCALE=small,large,xlarge` by default):
 //! 1,000 users and devices (~16,000 installations), 10,000 (~160,000) and
-//! 30,000 (~490,000), 20 apps per device on average.
+//! 30,000 (~490,000), 20 apps per device on average; `USERSxDEVICESxAPPS`
+//! names any other (`10000x10000x25` is about 200,000 installations).
+//!
+//! `INVHOST_BENCH_DATABASE=postgres` syncs into a fresh database on the
+//! local PostgreSQL server instead of a fresh SQLite file;
+//! `INVHOST_BENCH_RUNS=N` repeats each size N times.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
@@ -48,11 +53,64 @@ fn invhost(home: &Path, args: &[&str]) -> Command {
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env_remove("INVHOST_DATABASE_URL")
         .env_remove("INVHOST_PLUGIN_DIRS");
+    if let Ok(url) = std::fs::read_to_string(home.join("database-url")) {
+        cmd.env("INVHOST_DATABASE_URL", url);
+    }
     cmd
+}
+
+/// A fresh PostgreSQL database for one run, dropped when done.
+struct PgDatabase {
+    name: String,
+}
+
+impl PgDatabase {
+    fn create() -> PgDatabase {
+        let name = format!("invhost_bench_{}", std::process::id());
+        psql(&format!("DROP DATABASE IF EXISTS {name}"));
+        psql(&format!("CREATE DATABASE {name}"));
+        PgDatabase { name }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
+}
+
+fn psql(sql: &str) {
+    let status = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-qc",
+            sql,
+        ])
+        .status()
+        .expect("psql (the PostgreSQL client) runs");
+    assert!(status.success(), "psql -c {sql}");
 }
 
 fn run(scale: &str, users: usize, devices: usize, apps_per_device: usize) {
     let home = tempfile::tempdir().unwrap();
+    let postgres = std::env::var("INVHOST_BENCH_DATABASE").is_ok_and(|d| d == "postgres");
+    let database = postgres.then(PgDatabase::create);
+    let url = database.as_ref().map(PgDatabase::url);
+    if let Some(url) = &url {
+        std::fs::write(home.path().join("database-url"), url).unwrap();
+    }
     let mut sim = Command::new(release_bin("graph-simulator"))
         .args([
             "--users",
@@ -147,8 +205,9 @@ fn run(scale: &str, users: usize, devices: usize, apps_per_device: usize) {
     drop(sim.stdin.take());
     let _ = sim.kill();
     let _ = sim.wait();
+    let backend = if postgres { "postgres" } else { "sqlite" };
     println!(
-        "o365 {scale:<5}: {users} users, {devices} devices: {records} records in {wall:.1} s = {:.0} records/s, peak RSS {} MiB; {message}",
+        "o365 {scale:<5} {backend}: {users} users, {devices} devices: {records} records in {wall:.2} s = {:.0} records/s, peak RSS {} MiB; {message}",
         records as f64 / wall,
         peak / 1024
     );
@@ -158,12 +217,31 @@ fn run(scale: &str, users: usize, devices: usize, apps_per_device: usize) {
 fn main() {
     let scales =
         std::env::var("INVHOST_BENCH_SCALE").unwrap_or_else(|_| "small,large,xlarge".into());
+    let runs: usize = std::env::var("INVHOST_BENCH_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
     for scale in scales.split(',') {
-        match scale.trim() {
-            "small" => run("small", 1_000, 1_000, 20),
-            "large" => run("large", 10_000, 10_000, 20),
-            "xlarge" => run("xlarge", 30_000, 30_000, 20),
-            other => panic!("unknown scale {other}"),
+        let (users, devices, apps) = match scale.trim() {
+            "small" => (1_000, 1_000, 20),
+            "large" => (10_000, 10_000, 20),
+            "xlarge" => (30_000, 30_000, 20),
+            other => {
+                let parts: Vec<usize> = other
+                    .split('x')
+                    .map(|n| {
+                        n.parse()
+                            .unwrap_or_else(|_| panic!("unknown scale {other}"))
+                    })
+                    .collect();
+                match parts.as_slice() {
+                    [users, devices, apps] => (*users, *devices, *apps),
+                    _ => panic!("unknown scale {other}: use small, large, xlarge or UxDxA"),
+                }
+            }
+        };
+        for _ in 0..runs {
+            run(scale.trim(), users, devices, apps);
         }
     }
 }

@@ -3,5 +3,6 @@
 mod consolidation;
 mod demo;
 mod plugin;
+mod publication;
 mod secrets;
 mod workflow;

@@ -272,7 +272,9 @@ async fn cancellation_keeps_the_previous_data(db: &TestDb) {
         "--action",
         "Sync Data - Flood",
     ]);
-    assert_eq!(s.count("devices"), 25);
+    let before = s.json(&["inventory", "devices", "--limit", "100000000"]);
+    assert_eq!(before.as_array().unwrap().len(), 25);
+    // The flood goes on past the 25 devices: a mix would show more of them.
     s.ok(&[
         "connector",
         "edit",
@@ -282,64 +284,67 @@ async fn cancellation_keeps_the_previous_data(db: &TestDb) {
         "--param",
         "batch=100",
     ]);
-    let child = s.spawn(&[
-        "execute",
-        "--repository",
-        "Default Inventory",
-        "--action",
-        "Sync Data - Flood",
-    ]);
-    let running = s.wait_for_status("running");
-    // A second execute of the same connector is refused while it runs.
-    let (code, _, stderr) = s.invhost.run(&[
-        "execute",
-        "--repository",
-        "Default Inventory",
-        "--action",
-        "Sync Data - Flood",
-    ]);
-    assert_eq!(code, 1);
-    assert!(
-        stderr.contains("connector 'Flood' is already running"),
-        "{stderr}"
-    );
-    signal(&child, "-INT");
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let process = s
-        .json(&["process-log", "--limit", "5"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == running["id"])
-        .unwrap()
-        .clone();
-    assert_eq!(process["status"], "cancelled");
-    assert!(
-        process["message"]
-            .as_str()
-            .unwrap()
-            .contains("keeps its previous data")
-    );
-    // Nothing was removed: every device of the last good sync is still there
-    // (rows the cancelled run had committed stay too: they are real data).
-    let devices = s.json(&["inventory", "devices", "--limit", "100000000"]);
-    let keys: std::collections::HashSet<&str> = devices
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["source_key"].as_str().unwrap())
-        .collect();
-    for i in 0..25 {
-        assert!(
-            keys.contains(format!("dev-{i}").as_str()),
-            "dev-{i} was removed"
-        );
+    for (signal_name, code, reason) in [
+        ("-INT", 130, "cancelled by the operator (Ctrl-C)"),
+        ("-TERM", 143, "stopped by SIGTERM"),
+    ] {
+        for clean in [false, true] {
+            let mut args = vec![
+                "execute",
+                "--repository",
+                "Default Inventory",
+                "--action",
+                "Sync Data - Flood",
+            ];
+            if clean {
+                args.push("--clean");
+            }
+            let child = s.spawn(&args);
+            let running = s.wait_for_status("running");
+            if signal_name == "-INT" && !clean {
+                // A second execute of the same connector is refused while it runs.
+                let (code, _, stderr) = s.invhost.run(&args);
+                assert_eq!(code, 1);
+                assert!(
+                    stderr.contains("connector 'Flood' is already running"),
+                    "{stderr}"
+                );
+            }
+            // Let it stage a good many rows first.
+            std::thread::sleep(Duration::from_millis(700));
+            signal(&child, signal_name);
+            let output = child.wait_with_output().unwrap();
+            assert_eq!(
+                output.status.code(),
+                Some(code),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let process = s
+                .json(&["process-log", "--limit", "5"])
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["id"] == running["id"])
+                .unwrap()
+                .clone();
+            assert_eq!(process["status"], "cancelled");
+            let message = process["message"].as_str().unwrap();
+            assert!(
+                message.starts_with(reason) && message.contains("keeps its previous data"),
+                "{message}"
+            );
+            assert_eq!(
+                process["counts"],
+                serde_json::json!({}),
+                "nothing published"
+            );
+            assert_eq!(
+                s.json(&["inventory", "devices", "--limit", "100000000"]),
+                before,
+                "{signal_name} clean={clean}: exactly the last good sync"
+            );
+        }
     }
 }
 

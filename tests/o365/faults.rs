@@ -1,9 +1,9 @@
 //! Graph misbehaving: retried where Graph says to, a one-line failure where not.
 
-use connector_core::{ErrorKind, RecordKind};
+use connector_core::ErrorKind;
 use connector_o365::simulator::{Faults, SimulatorConfig};
 
-use super::{builtin, count, params, start, sync, test_report};
+use super::{builtin, expected_counts, params, start, sync, test_report};
 
 fn with(faults: Faults) -> SimulatorConfig {
     SimulatorConfig {
@@ -12,21 +12,49 @@ fn with(faults: Faults) -> SimulatorConfig {
     }
 }
 
+/// Syncs through the fault into a real SQLite repository; the stored counts
+/// must equal the simulated tenant's. Returns the simulator, whose counters
+/// tell whether the fault really happened.
 async fn survives(faults: Faults) -> connector_o365::simulator::Simulator {
     let sim = start(with(faults)).await;
     let (result, counter) = sync(&builtin(), params(&sim)).await;
     result.unwrap_or_else(|e| panic!("should survive: {e}"));
-    assert_eq!(count(&counter, RecordKind::User), sim.expected().users);
+    let db = crate::store::support::TestDb::sqlite();
+    let fx = crate::store::support::Fixture::new(&db).await;
+    let run = fx.run_id().await;
+    let mut writer = fx.store.sync_writer(
+        fx.repository_id,
+        fx.connector_id,
+        run,
+        false,
+        repo_store::WriterConfig::default(),
+    );
+    writer
+        .write(connector_core::Batch {
+            records: counter.records,
+            complete: counter.complete,
+        })
+        .await
+        .unwrap();
+    writer
+        .finish(repo_store::RunOutcome::Succeeded)
+        .await
+        .unwrap();
+    let stored = fx.store.raw_counts(fx.repository_id).await.unwrap();
     assert_eq!(
-        count(&counter, RecordKind::Installation),
-        sim.expected().installations
+        stored,
+        expected_counts(&sim.expected()),
+        "stored = the tenant"
     );
     sim
 }
 
 async fn fails(faults: Faults) -> String {
-    let sim = start(with(faults)).await;
-    let (result, _) = sync(&builtin(), params(&sim)).await;
+    fails_on(&start(with(faults)).await).await
+}
+
+async fn fails_on(sim: &connector_o365::simulator::Simulator) -> String {
+    let (result, _) = sync(&builtin(), params(sim)).await;
     let error = result.expect_err("should fail");
     assert_eq!(error.kind, ErrorKind::Failed, "{error}");
     assert!(!error.message.contains('\n'), "one line: {}", error.message);
@@ -38,41 +66,68 @@ async fn fails(faults: Faults) -> String {
     error.message
 }
 
+/// Graph requests the simulator answered (sign-in and downloads aside).
+fn graph_requests(sim: &connector_o365::simulator::Simulator) -> u64 {
+    let requests = sim.requests();
+    requests
+        .iter()
+        .filter(|(name, _)| {
+            !matches!(
+                name.as_str(),
+                "token" | "export_download" | "report_download"
+            )
+        })
+        .map(|(_, n)| n)
+        .sum()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_with_fractional_retry_after_is_retried() {
-    survives(Faults {
+    let sim = survives(Faults {
         throttle_every: Some(3),
         ..Default::default()
     })
     .await;
+    let graph = graph_requests(&sim);
+    assert_eq!(
+        sim.injected().throttled,
+        graph / 3,
+        "every third Graph request got 429"
+    );
+    assert!(sim.injected().throttled >= 3, "{:?}", sim.injected());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_without_retry_after_backs_off() {
-    survives(Faults {
+    let sim = survives(Faults {
         throttle_every: Some(4),
         throttle_without_retry_after: true,
         ..Default::default()
     })
     .await;
+    assert_eq!(sim.injected().throttled, graph_requests(&sim) / 4);
+    assert!(sim.injected().throttled >= 3, "{:?}", sim.injected());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_503_is_retried() {
-    survives(Faults {
+    let sim = survives(Faults {
         unavailable_burst: Some((2, 3)),
         ..Default::default()
     })
     .await;
+    assert_eq!(sim.injected().unavailable, 3, "{:?}", sim.injected());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_connections_are_retried() {
-    survives(Faults {
+    let sim = survives(Faults {
         drop_connection_every: Some(5),
         ..Default::default()
     })
     .await;
+    assert_eq!(sim.injected().dropped, graph_requests(&sim) / 5);
+    assert!(sim.injected().dropped >= 2, "{:?}", sim.injected());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,17 +137,33 @@ async fn an_expired_token_is_renewed_mid_run() {
         ..Default::default()
     })
     .await;
-    assert!(sim.requests()["token"] > 1, "{:?}", sim.requests());
+    let injected = sim.injected();
+    assert!(injected.expired_tokens >= 1, "{injected:?}");
+    assert!(
+        injected.tokens_issued >= 2,
+        "a second token was issued: {injected:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_beyond_the_retry_budget_fails() {
-    let message = fails(Faults {
+    let sim = start(with(Faults {
         always_throttle: true,
         ..Default::default()
-    })
+    }))
     .await;
+    let message = fails_on(&sim).await;
     assert!(message.contains("kept throttling"), "{message}");
+    let injected = sim.injected();
+    assert!(
+        injected.throttled > 1,
+        "retried before giving up: {injected:?}"
+    );
+    assert_eq!(
+        injected.throttled,
+        graph_requests(&sim),
+        "every Graph request got 429"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

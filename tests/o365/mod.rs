@@ -100,6 +100,28 @@ pub async fn test_report(
         .unwrap()
 }
 
+/// The rows per kind a complete sync of the simulated tenant stores.
+pub fn expected_counts(
+    expected: &connector_o365::simulator::Expected,
+) -> BTreeMap<RecordKind, u64> {
+    BTreeMap::from([
+        (RecordKind::User, expected.users),
+        (RecordKind::LicenceAssignment, expected.licence_assignments),
+        (RecordKind::Licence, expected.licences),
+        (
+            RecordKind::Device,
+            expected.entra_devices + expected.managed_devices,
+        ),
+        (RecordKind::Application, expected.applications),
+        (RecordKind::Installation, expected.installations),
+        (
+            RecordKind::ApplicationUsage,
+            expected.app_usage + expected.active_user_services,
+        ),
+        (RecordKind::Activation, expected.activations),
+    ])
+}
+
 pub fn count(counter: &Counter, kind: RecordKind) -> u64 {
     counter.counts.get(&kind).copied().unwrap_or(0)
 }

@@ -1,4 +1,5 @@
-//! The sync writer's semantics (ARCHITECTURE.md §5) on both backends.
+//! The sync writer's semantics on both backends: staged, then published
+//! at once; readers see the previous sync or the new one, never a mix.
 
 use connector_core::{Device, Record, RecordKind, User};
 use repo_store::{RunOutcome, WriterConfig};
@@ -13,7 +14,11 @@ on_both_backends!(
     batches_at_and_above_the_bind_limit,
     duplicate_keys_in_one_batch_keep_the_last,
     unicode_long_strings_and_nulls_round_trip,
-    a_reader_during_a_sync_sees_the_last_commit,
+    a_reader_during_a_sync_sees_the_last_published_sync,
+    a_failed_first_sync_leaves_an_empty_repository,
+    a_killed_run_leaves_a_staging_area_the_next_start_drops,
+    publication_and_the_process_end_are_one_transaction,
+    a_key_staged_twice_keeps_its_last_row,
 );
 
 async fn sync(
@@ -96,54 +101,211 @@ async fn failed_and_cancelled_runs_keep_the_previous_data(db: &TestDb) {
         false,
     )
     .await;
-    // Statements of two rows, a commit once four are written: a failing run
-    // has committed some rows and not others when it ends.
-    let per_row = repo_store::raw_table(RecordKind::Device)
-        .unwrap()
-        .values_per_row();
-    let config = WriterConfig {
-        commit_every: 4,
-        max_binds: Some(per_row * 2),
-    };
+    let before = fx.contents(RecordKind::Device).await;
+    // Statements of two rows, a commit once four are staged: a failing run
+    // has committed some of its rows to its staging area when it ends.
+    let config = tiny(2, 4);
     for outcome in [RunOutcome::Failed, RunOutcome::Cancelled] {
         for clean in [false, true] {
             let run = fx.run_id().await;
             let mut writer =
                 fx.store
                     .sync_writer(fx.repository_id, fx.connector_id, run, clean, config);
-            // Batches of 4, 4 and 2 rows: the first two are committed, the last is not.
             for chunk in devices(10, "new").chunks(4) {
-                writer.write(batch(chunk.to_vec(), &[])).await.unwrap();
+                writer
+                    .write(batch(chunk.to_vec(), &[RecordKind::Device]))
+                    .await
+                    .unwrap();
             }
-            assert_eq!(writer.written()[&RecordKind::Device], 10);
+            assert_eq!(writer.staged()[&RecordKind::Device], 10);
+            assert!(
+                !fx.store.stage_tables().await.unwrap().is_empty(),
+                "the run staged its rows"
+            );
             let report = writer.finish(outcome).await.unwrap();
-            assert!(report.removed.is_empty());
             assert_eq!(
-                report.written[&RecordKind::Device],
-                8,
-                "the report counts what stays: the committed rows"
-            );
-            let rows = fx.contents(RecordKind::Device).await;
-            assert_eq!(rows.len(), 20, "{outcome:?} clean={clean} keeps every row");
-            let name =
-                |key: &str| rows.iter().find(|r| r["source_key"] == key).unwrap()["name"].clone();
-            assert_eq!(
-                name("d0"),
-                "new-0",
-                "committed rows are the source's latest word"
+                report,
+                repo_store::SyncReport::default(),
+                "nothing published"
             );
             assert_eq!(
-                name("d9"),
-                "pc-9",
-                "{outcome:?}: uncommitted rows were rolled back"
+                fx.contents(RecordKind::Device).await,
+                before,
+                "{outcome:?} clean={clean}: readers see exactly the previous sync"
             );
-            assert_eq!(
-                name("d15"),
-                "pc-15",
-                "rows the run did not reach are untouched"
+            assert!(
+                fx.store.stage_tables().await.unwrap().is_empty(),
+                "the staging area is gone"
             );
         }
     }
+}
+
+/// Statements of `rows` device rows, a commit every `commit_every` rows.
+fn tiny(rows: usize, commit_every: usize) -> WriterConfig {
+    WriterConfig {
+        commit_every,
+        max_binds: Some(stage_values(RecordKind::Device) * rows),
+    }
+}
+
+/// Values bound per staged row of a kind: the source key and its columns.
+fn stage_values(kind: RecordKind) -> usize {
+    1 + repo_store::raw_table(kind).unwrap().columns.len()
+}
+
+async fn a_failed_first_sync_leaves_an_empty_repository(db: &TestDb) {
+    let fx = Fixture::new(db).await;
+    let run = fx.run_id().await;
+    let mut writer =
+        fx.store
+            .sync_writer(fx.repository_id, fx.connector_id, run, false, tiny(3, 5));
+    let mut records = devices(40, "pc");
+    records.extend(installations(40));
+    writer
+        .write(batch(
+            records,
+            &[RecordKind::Device, RecordKind::Installation],
+        ))
+        .await
+        .unwrap();
+    writer.finish(RunOutcome::Failed).await.unwrap();
+    let counts = fx.store.raw_counts(fx.repository_id).await.unwrap();
+    assert!(counts.values().all(|n| *n == 0), "{counts:?}");
+}
+
+async fn a_killed_run_leaves_a_staging_area_the_next_start_drops(db: &TestDb) {
+    let fx = Fixture::new(db).await;
+    sync(
+        &fx,
+        devices(5, "old"),
+        &[RecordKind::Device],
+        RunOutcome::Succeeded,
+        false,
+    )
+    .await;
+    // Two runs stage and are never finished, as when the host is killed.
+    let (dead, alive) = (fx.run_id().await, fx.run_id().await);
+    fx.store.start_process(alive, "elsewhere:1").await.unwrap();
+    for run in [dead, alive] {
+        let mut writer =
+            fx.store
+                .sync_writer(fx.repository_id, fx.connector_id, run, true, tiny(2, 2));
+        writer
+            .write(batch(devices(9, "new"), &[RecordKind::Device]))
+            .await
+            .unwrap();
+        // Dropped without finishing: what was committed stays staged.
+        drop(writer);
+    }
+    let reader = repo_store::Store::connect(&db.url).await.unwrap();
+    let names: Vec<String> = reader
+        .raw_rows(fx.repository_id, RecordKind::Device, Default::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["old-0", "old-1", "old-2", "old-3", "old-4"]);
+    let mut runs: Vec<i64> = reader
+        .stage_tables()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, run)| run)
+        .collect();
+    runs.sort();
+    assert_eq!(runs, [dead, alive]);
+    // The next start: the dead run's staging goes, the running one's stays.
+    assert_eq!(reader.drop_abandoned_stages().await.unwrap(), 1);
+    let left: Vec<i64> = reader
+        .stage_tables()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, run)| run)
+        .collect();
+    assert_eq!(left, [alive]);
+}
+
+async fn publication_and_the_process_end_are_one_transaction(db: &TestDb) {
+    let fx = Fixture::new(db).await;
+    let run = fx.run_id().await;
+    fx.store.start_process(run, "here:1").await.unwrap();
+    let mut writer = fx.store.sync_writer(
+        fx.repository_id,
+        fx.connector_id,
+        run,
+        false,
+        WriterConfig::default(),
+    );
+    writer
+        .write(batch(devices(7, "pc"), &[RecordKind::Device]))
+        .await
+        .unwrap();
+    let report = writer
+        .publish(|report| repo_store::ProcessEnd {
+            counts: report.written.clone(),
+            message: Some(format!("Wrote {} records.", report.written_total())),
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.written[&RecordKind::Device], 7);
+    let process = fx.store.process(run).await.unwrap();
+    assert_eq!(process.status, "succeeded");
+    assert_eq!(process.message.as_deref(), Some("Wrote 7 records."));
+    assert_eq!(process.counts, r#"{"device":7}"#);
+
+    // A run whose process another host marked failed publishes nothing.
+    let run = fx.run_id().await;
+    fx.store.start_process(run, "here:1").await.unwrap();
+    let mut writer = fx.store.sync_writer(
+        fx.repository_id,
+        fx.connector_id,
+        run,
+        true,
+        WriterConfig::default(),
+    );
+    writer
+        .write(batch(devices(2, "late"), &[RecordKind::Device]))
+        .await
+        .unwrap();
+    fx.store.fail_process(run, "taken for dead").await.unwrap();
+    let error = writer
+        .publish(|_| repo_store::ProcessEnd {
+            counts: Default::default(),
+            message: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("no longer running"), "{error}");
+    assert_eq!(fx.contents(RecordKind::Device).await.len(), 7);
+    let process = fx.store.process(run).await.unwrap();
+    assert_eq!(process.status, "failed");
+    assert_eq!(process.message.as_deref(), Some("taken for dead"));
+    assert!(fx.store.stage_tables().await.unwrap().is_empty());
+}
+
+async fn a_key_staged_twice_keeps_its_last_row(db: &TestDb) {
+    let fx = Fixture::new(db).await;
+    let run = fx.run_id().await;
+    let mut writer =
+        fx.store
+            .sync_writer(fx.repository_id, fx.connector_id, run, false, tiny(2, 2));
+    // The same keys in separate batches (and so separate statements).
+    writer.write(batch(devices(4, "first"), &[])).await.unwrap();
+    writer
+        .write(batch(devices(4, "second"), &[RecordKind::Device]))
+        .await
+        .unwrap();
+    writer.finish(RunOutcome::Succeeded).await.unwrap();
+    let rows = fx.contents(RecordKind::Device).await;
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows.iter()
+            .all(|r| r["name"].as_str().unwrap().starts_with("second")),
+        "{rows:?}"
+    );
 }
 
 async fn clean_sync_replaces_only_on_success(db: &TestDb) {
@@ -175,9 +337,7 @@ async fn clean_sync_replaces_only_on_success(db: &TestDb) {
 async fn batches_at_and_above_the_bind_limit(db: &TestDb) {
     let fx = Fixture::new(db).await;
     let store = &fx.store;
-    let per_row = repo_store::raw_table(RecordKind::Device)
-        .unwrap()
-        .values_per_row();
+    let per_row = stage_values(RecordKind::Device);
     let at_limit = store.backend().max_binds() / per_row;
     for n in [at_limit, at_limit + 1, 3 * at_limit + 7] {
         let report = sync(
@@ -274,7 +434,7 @@ async fn unicode_long_strings_and_nulls_round_trip(db: &TestDb) {
     assert_eq!(row["connector"], "CSV");
 }
 
-async fn a_reader_during_a_sync_sees_the_last_commit(db: &TestDb) {
+async fn a_reader_during_a_sync_sees_the_last_published_sync(db: &TestDb) {
     let fx = Fixture::new(db).await;
     sync(
         &fx,
@@ -285,27 +445,20 @@ async fn a_reader_during_a_sync_sees_the_last_commit(db: &TestDb) {
     )
     .await;
     let run = fx.run_id().await;
-    // Statements of five rows and no commit: the rows are written, in an open transaction.
-    let per_row = repo_store::raw_table(RecordKind::Device)
-        .unwrap()
-        .values_per_row();
-    let config = WriterConfig {
-        commit_every: 1_000_000,
-        max_binds: Some(per_row * 5),
-    };
-    let mut writer = fx
-        .store
-        .sync_writer(fx.repository_id, fx.connector_id, run, false, config);
+    // Statements of five rows, a commit every ten: the run's rows are in the
+    // database, committed, before it publishes.
+    let mut writer =
+        fx.store
+            .sync_writer(fx.repository_id, fx.connector_id, run, true, tiny(5, 10));
     writer
         .write(batch(devices(30, "new"), &[RecordKind::Device]))
         .await
         .unwrap();
     assert_eq!(
-        writer.written()[&RecordKind::Device],
+        writer.staged()[&RecordKind::Device],
         30,
         "the rows went to the database"
     );
-    // The write transaction is open: a reader is not blocked and sees the old rows.
     let reader = repo_store::Store::connect(&db.url).await.unwrap();
     let rows = tokio::time::timeout(
         std::time::Duration::from_secs(5),

@@ -11,7 +11,7 @@ use super::clock;
 use super::query::Query;
 use super::respond::{self, Ctx};
 use super::rng::{Rng, base64url, domain};
-use super::state::{SimState, TokenState, lock};
+use super::state::{InjectedCounters, SimState, TokenState, lock};
 use super::tenant::DOMAIN;
 
 /// Default `expires_in` of issued tokens.
@@ -195,6 +195,7 @@ fn issue(state: &SimState) -> Response {
         base64url(claims.to_string().as_bytes()),
         base64url(&signature)
     );
+    InjectedCounters::bump(&state.injected.tokens_issued);
     lock(&state.tokens).insert(
         access_token.clone(),
         TokenState {
@@ -246,6 +247,7 @@ pub(crate) fn check_bearer(
                     .token_valid_requests
                     .is_some_and(|limit| token.used > limit);
                 if used_up || Instant::now() >= token.expires_at {
+                    InjectedCounters::bump(&state.injected.expired_tokens);
                     Some("Access token has expired or is not yet valid.")
                 } else {
                     None

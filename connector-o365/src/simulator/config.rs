@@ -130,4 +130,7 @@ pub struct Faults {
     pub wrong_secret: bool,
     /// The token endpoint answers as for an expired secret (AADSTS7000222).
     pub expired_secret: bool,
+    /// Every Graph request is answered this many milliseconds late: a slow
+    /// tenant, for tests that act while a sync is under way.
+    pub graph_delay_ms: Option<u64>,
 }

@@ -15,7 +15,7 @@ use super::reports::ReportKind;
 use super::resources;
 use super::respond::{self, Ctx, Refusal};
 use super::rng::{Rng, domain};
-use super::state::{Endpoint, SimState, lock};
+use super::state::{Endpoint, InjectedCounters, SimState, lock};
 
 /// Permissions that allow reading users.
 const USER_READ: &[&str] = &[
@@ -186,10 +186,12 @@ pub(crate) fn handle(req: &GraphRequest<'_>) -> Response {
     match faults::for_graph_request(&state.config.faults, n) {
         Some(Injected::Drop) => {
             tracing::debug!(request = n, "Simulator cutting the connection.");
+            InjectedCounters::bump(&state.injected.dropped);
             req.conn.cut();
             return respond::build(StatusCode::INTERNAL_SERVER_ERROR, "", "", None, &[]);
         }
         Some(Injected::Throttle(retry_after)) => {
+            InjectedCounters::bump(&state.injected.throttled);
             let extra: Vec<(&str, &str)> = retry_after
                 .map(|r| ("retry-after", r))
                 .into_iter()
@@ -203,6 +205,7 @@ pub(crate) fn handle(req: &GraphRequest<'_>) -> Response {
             );
         }
         Some(Injected::Unavailable) => {
+            InjectedCounters::bump(&state.injected.unavailable);
             return respond::graph_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "serviceNotAvailable",

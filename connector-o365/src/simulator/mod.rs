@@ -37,4 +37,5 @@ mod tests;
 
 pub use config::{DEFAULT_PERMISSIONS, Faults, SimulatorConfig};
 pub use server::Simulator;
+pub use state::FaultCounts;
 pub use tenant::Expected;

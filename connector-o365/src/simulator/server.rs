@@ -22,7 +22,7 @@ use super::graph::{self, GraphRequest};
 use super::net::{ConnHandle, SimListener};
 use super::query::{self, Query};
 use super::respond;
-use super::state::{Endpoint, SimState};
+use super::state::{Endpoint, FaultCounts, SimState};
 use super::tenant::{Expected, Tenant};
 
 /// A Microsoft Graph simulator serving a synthetic tenant on loopback.
@@ -127,6 +127,12 @@ impl Simulator {
         self.state.requests()
     }
 
+    /// Faults injected and tokens issued so far: what a fault test checks
+    /// to know its fault happened.
+    pub fn injected(&self) -> FaultCounts {
+        self.state.injected()
+    }
+
     /// All requests received (sign-in, Graph and downloads).
     pub fn total_requests(&self) -> u64 {
         self.state.total_requests()
@@ -175,6 +181,9 @@ async fn dispatch(
     let lower = path.to_ascii_lowercase();
     let trimmed = lower.trim_end_matches('/');
     if let Some(rest) = trimmed.strip_prefix("/v1.0/") {
+        if let Some(delay) = state.config.faults.graph_delay_ms {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
         let request = GraphRequest {
             state: &state,
             conn: &conn,

@@ -56,6 +56,51 @@ pub(crate) const ENDPOINT_NAMES: [&str; 16] = [
     "not_found",
 ];
 
+/// What the simulator did to the client: faults injected and tokens
+/// issued, counted as they are answered. A fault test asserts from these
+/// that its fault really happened, not only that the sync survived it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FaultCounts {
+    /// 429 answers sent (`throttle_every`, `always_throttle`).
+    pub throttled: u64,
+    /// 503 answers sent (`unavailable_burst`).
+    pub unavailable: u64,
+    /// Connections cut without an answer (`drop_connection_every`).
+    pub dropped: u64,
+    /// Access tokens issued by the sign-in endpoint.
+    pub tokens_issued: u64,
+    /// Graph requests refused with 401 for an expired or used-up token.
+    pub expired_tokens: u64,
+}
+
+/// Counters behind [`FaultCounts`].
+#[derive(Debug, Default)]
+pub(crate) struct InjectedCounters {
+    pub throttled: AtomicU64,
+    pub unavailable: AtomicU64,
+    pub dropped: AtomicU64,
+    pub tokens_issued: AtomicU64,
+    pub expired_tokens: AtomicU64,
+}
+
+impl InjectedCounters {
+    /// Adds one to a counter.
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn snapshot(&self) -> FaultCounts {
+        let get = |c: &AtomicU64| c.load(Ordering::SeqCst);
+        FaultCounts {
+            throttled: get(&self.throttled),
+            unavailable: get(&self.unavailable),
+            dropped: get(&self.dropped),
+            tokens_issued: get(&self.tokens_issued),
+            expired_tokens: get(&self.expired_tokens),
+        }
+    }
+}
+
 /// A token the sign-in endpoint issued.
 #[derive(Debug, Clone)]
 pub(crate) struct TokenState {
@@ -73,6 +118,7 @@ pub(crate) struct SimState {
     counts: [AtomicU64; ENDPOINT_NAMES.len()],
     graph_requests: AtomicU64,
     serial: AtomicU64,
+    pub injected: InjectedCounters,
     pub tokens: Mutex<HashMap<String, TokenState>>,
     /// Export jobs by lower-case id.
     pub jobs: Mutex<HashMap<String, ExportJob>>,
@@ -94,6 +140,7 @@ impl SimState {
             counts: Default::default(),
             graph_requests: AtomicU64::new(0),
             serial: AtomicU64::new(0),
+            injected: InjectedCounters::default(),
             tokens: Mutex::new(HashMap::new()),
             jobs: Mutex::new(HashMap::new()),
         }
@@ -123,6 +170,11 @@ impl SimState {
             .zip(self.counts.iter())
             .map(|(name, c)| ((*name).to_owned(), c.load(Ordering::Relaxed)))
             .collect()
+    }
+
+    /// Faults injected and tokens issued so far.
+    pub(crate) fn injected(&self) -> FaultCounts {
+        self.injected.snapshot()
     }
 
     /// All requests counted.

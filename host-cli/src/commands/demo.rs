@@ -74,7 +74,7 @@ pub async fn exec(args: DemoArgs, base: &Config, json: bool) -> Result<ExitCode>
         clean: false,
     };
     let live = Live::default();
-    let cancel = Arc::new(AtomicBool::new(false));
+    let cancel = Arc::new(crate::ops::cancel::Cancel::default());
     let done = Arc::new(AtomicBool::new(false));
     let drawer = tokio::spawn(super::execute::draw(Arc::clone(&live), Arc::clone(&done)));
     let result = execute::execute(&host, &store, &request, &live, &cancel).await;

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 
 use crate::ops::processes::process_view;
 
+use crate::ops::cancel::{Cancel, StopReason};
 use crate::ops::execute::{self, ExecuteRequest, Live};
 use crate::ops::host::Host;
 use crate::output;
@@ -32,7 +33,8 @@ pub struct ExecuteArgs {
     pub clean: bool,
 }
 
-/// Runs `execute`. Ctrl-C cancels the running process; the repository keeps its data.
+/// Runs `execute`. Ctrl-C or SIGTERM cancels the running process; the
+/// repository keeps its previous data. Exit code 130 after Ctrl-C, 143 after SIGTERM.
 pub async fn exec(args: ExecuteArgs, host: &Host, json: bool) -> Result<ExitCode> {
     let store = host.store().await?;
     let request = ExecuteRequest {
@@ -41,22 +43,14 @@ pub async fn exec(args: ExecuteArgs, host: &Host, json: bool) -> Result<ExitCode
         clean: args.clean,
     };
     let live = Live::default();
-    let cancel = Arc::new(AtomicBool::new(false));
-
-    let on_interrupt = Arc::clone(&cancel);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            output::note(
-                "Cancelling: the process stops after the current batch; the repository keeps its data.",
-            );
-            on_interrupt.store(true, Ordering::SeqCst);
-        }
-    });
+    let cancel = Arc::new(Cancel::default());
+    let signals = on_signals(Arc::clone(&cancel));
     let done = Arc::new(AtomicBool::new(false));
     let drawer = tokio::spawn(draw(Arc::clone(&live), Arc::clone(&done)));
     let result = execute::execute(host, &store, &request, &live, &cancel).await;
     done.store(true, Ordering::SeqCst);
     let _ = drawer.await;
+    signals.abort();
     let processes = result?;
 
     if json {
@@ -86,8 +80,36 @@ pub async fn exec(args: ExecuteArgs, host: &Host, json: bool) -> Result<ExitCode
         });
     Ok(match worst {
         "succeeded" => ExitCode::SUCCESS,
-        "cancelled" => ExitCode::from(130),
+        "cancelled" => ExitCode::from(cancel.reason().unwrap_or(StopReason::Interrupt).exit_code()),
         _ => ExitCode::FAILURE,
+    })
+}
+
+/// Cancels with the signal's reason when SIGINT (Ctrl-C) or SIGTERM arrives.
+pub fn on_signals(cancel: Arc<Cancel>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let reason = {
+            use tokio::signal::unix::{SignalKind, signal};
+            let Ok(mut term) = signal(SignalKind::terminate()) else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => StopReason::Interrupt,
+                _ = term.recv() => StopReason::Terminate,
+            }
+        };
+        #[cfg(not(unix))]
+        let reason = match tokio::signal::ctrl_c().await {
+            Ok(()) => StopReason::Interrupt,
+            Err(_) => return,
+        };
+        output::note(&format!(
+            "Stopping ({}): the process ends after the current batch and publishes nothing; \
+             the repository keeps its previous data.",
+            reason.describe()
+        ));
+        cancel.cancel(reason);
     })
 }
 

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use repo_store::consolidation::{Catalog, Request};
 use repo_store::{Backend, ProcessRow, ProcessStatus, RepositoryRow, Store};
 
+use super::cancel::Cancel;
 use super::execute::{Live, LiveStats, one_line};
 use super::host::{Host, host_id};
 use super::processes::HEARTBEAT_EVERY;
@@ -20,6 +21,7 @@ pub async fn run(
     repository: &RepositoryRow,
     catalog: &Catalog,
     live: &Live,
+    cancel: &std::sync::Arc<Cancel>,
 ) -> Result<ProcessRow> {
     store.start_process(process.id, &host_id()).await?;
     if let Ok(mut stats) = live.lock() {
@@ -62,26 +64,39 @@ pub async fn run(
         thresholds: host.config.thresholds.clone(),
         as_of: chrono::Utc::now().date_naive(),
     };
-    let result = store.consolidate(&request).await;
+    // A stop request abandons the transaction: dropping it rolls it back,
+    // so the previous results stay.
+    let result = tokio::select! {
+        result = store.consolidate(&request) => Ok(result),
+        reason = cancel.cancelled() => Err(reason),
+    };
     if let Some(beat) = beat {
         beat.abort();
     }
     let (status, message) = match result {
-        Ok(summary) => (ProcessStatus::Succeeded, summary.line()),
-        Err(e) => (
+        Ok(Ok(summary)) => (ProcessStatus::Succeeded, summary.line()),
+        Ok(Err(e)) => (
             ProcessStatus::Failed,
             format!("consolidation failed, the previous results are kept: {e}"),
         ),
+        Err(reason) => (
+            ProcessStatus::Cancelled,
+            format!(
+                "{}; the previous consolidated results are kept",
+                reason.describe()
+            ),
+        ),
     };
-    store
-        .finish_process(
-            process.id,
-            status,
-            &BTreeMap::new(),
-            Some(one_line(&message)),
-        )
-        .await
-        .context("recording the process's end")?;
+    super::processes::record_end(
+        store,
+        &host.config.data_dir,
+        process.id,
+        status,
+        &BTreeMap::new(),
+        Some(one_line(&message)),
+    )
+    .await
+    .context("recording the process's end")?;
     tracing::info!(status = status.as_str(), "Process finished.");
     Ok(store.process(process.id).await?)
 }

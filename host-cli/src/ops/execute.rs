@@ -10,14 +10,19 @@ use connector_core::{
     Batch, ErrorKind, Flow, Progress, RecordKind, RecordSink, RunOptions, RunSummary,
 };
 use repo_store::{
-    ConnectorRow, NewProcess, ProcessRow, ProcessStatus, RepositoryRow, RunOutcome, Store,
-    WriterConfig,
+    ConnectorRow, NewProcess, ProcessEnd, ProcessRow, ProcessStatus, RepositoryRow, Store,
+    SyncReport, WriterConfig,
 };
 use tokio::sync::mpsc;
 
 use super::actions::Action;
+use super::cancel::Cancel;
 use super::host::{Host, host_id};
 use super::processes::HEARTBEAT_EVERY;
+
+/// How long the writer waits for the next batch before committing what it
+/// staged (it commits every 25,000 rows otherwise).
+const IDLE_COMMIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// What to execute.
 #[derive(Debug, Clone)]
@@ -60,7 +65,7 @@ pub async fn execute(
     store: &Store,
     request: &ExecuteRequest,
     live: &Live,
-    cancel: &Arc<AtomicBool>,
+    cancel: &Arc<Cancel>,
 ) -> Result<Vec<ProcessRow>> {
     let repository = store.repository(&request.repository).await?;
     let connector = match super::actions::resolve(store, &request.action).await? {
@@ -79,7 +84,8 @@ pub async fn execute(
             // The rules are checked before anything is queued.
             let catalog = host.catalog()?;
             let process = queue_consolidation(store, &repository, None).await?;
-            let finished = consolidate(host, store, process, &repository, &catalog, live).await?;
+            let finished =
+                consolidate(host, store, process, &repository, &catalog, live, cancel).await?;
             return Ok(vec![finished]);
         }
     };
@@ -112,13 +118,13 @@ pub async fn execute(
     let mut processes = vec![finished];
     if let Some(catalog) = catalog
         && synced
-        && !cancel.load(Ordering::SeqCst)
+        && !cancel.is_cancelled()
     {
         let parent = processes[0].id;
         // The sync's result stands whatever happens to the consolidation.
         match queue_consolidation(store, &repository, Some(parent)).await {
             Ok(process) => {
-                match consolidate(host, store, process, &repository, &catalog, live).await {
+                match consolidate(host, store, process, &repository, &catalog, live, cancel).await {
                     Ok(done) => processes.push(done),
                     Err(e) => {
                         tracing::error!(error = %format!("{e:#}"), "The consolidation could not run.")
@@ -142,9 +148,10 @@ async fn consolidate(
     repository: &RepositoryRow,
     catalog: &repo_store::consolidation::Catalog,
     live: &Live,
+    cancel: &Arc<Cancel>,
 ) -> Result<ProcessRow> {
     let id = process.id;
-    match super::consolidate::run(host, store, process, repository, catalog, live).await {
+    match super::consolidate::run(host, store, process, repository, catalog, live, cancel).await {
         Ok(done) => Ok(done),
         Err(e) => {
             let reason = one_line(&format!("the consolidation could not run: {e:#}"));
@@ -183,7 +190,7 @@ async fn run_sync(
     connector: &ConnectorRow,
     repository: &RepositoryRow,
     live: &Live,
-    cancel: &Arc<AtomicBool>,
+    cancel: &Arc<Cancel>,
 ) -> Result<ProcessRow> {
     store.start_process(process.id, &host_id()).await?;
     if let Ok(mut stats) = live.lock() {
@@ -197,31 +204,28 @@ async fn run_sync(
     let _entered = span.enter();
     tracing::info!(action = %process.action, clean = process.clean, "Process started.");
 
-    let outcome = sync(host, store, &process, connector, repository, live, cancel).await;
-    let (status, counts, message) = match outcome {
-        Ok(done) => (ProcessStatus::Succeeded, done.counts, done.message),
-        Err(failure) => (
+    // A success is recorded with the publication, in one transaction; a
+    // failure publishes nothing and is recorded here.
+    if let Err(failure) = sync(host, store, &process, connector, repository, live, cancel).await {
+        super::processes::record_end(
+            store,
+            &host.config.data_dir,
+            process.id,
             failure.status,
-            failure.counts,
+            &BTreeMap::new(),
             Some(one_line(&failure.message)),
-        ),
-    };
-    store
-        .finish_process(process.id, status, &counts, message)
+        )
         .await
         .context("recording the process's end")?;
-    tracing::info!(status = status.as_str(), "Process finished.");
-    Ok(store.process(process.id).await?)
+    }
+    let finished = store.process(process.id).await?;
+    tracing::info!(status = %finished.status, "Process finished.");
+    Ok(finished)
 }
 
-struct Done {
-    counts: BTreeMap<RecordKind, u64>,
-    message: Option<String>,
-}
-
+/// Why a sync did not publish.
 struct Failure {
     status: ProcessStatus,
-    counts: BTreeMap<RecordKind, u64>,
     message: String,
 }
 
@@ -229,7 +233,6 @@ impl Failure {
     fn failed(message: impl Into<String>) -> Self {
         Failure {
             status: ProcessStatus::Failed,
-            counts: BTreeMap::new(),
             message: message.into(),
         }
     }
@@ -242,8 +245,8 @@ async fn sync(
     connector: &ConnectorRow,
     repository: &RepositoryRow,
     live: &Live,
-    cancel: &Arc<AtomicBool>,
-) -> Result<Done, Failure> {
+    cancel: &Arc<Cancel>,
+) -> Result<SyncReport, Failure> {
     let handle = host
         .registry()
         .require(&connector.connector_type)
@@ -301,6 +304,15 @@ async fn sync(
                     tracing::warn!(error = %e, "Could not record the process's heartbeat.");
                 }
             }
+            // The connector is waiting on its source: commit what is staged,
+            // so that SQLite's write lock is not held while nothing is written.
+            _ = tokio::time::sleep(IDLE_COMMIT), if writer.in_transaction() => {
+                if let Err(e) = writer.idle().await {
+                    write_error = Some(e);
+                    stop.store(true, Ordering::SeqCst);
+                    break;
+                }
+            }
         }
     }
     drop(rx);
@@ -316,8 +328,12 @@ async fn sync(
         (None, Err(failure)) => Some(failure),
         (None, Ok(Err(e))) if e.kind == ErrorKind::Cancelled => Some(Failure {
             status: ProcessStatus::Cancelled,
-            counts: BTreeMap::new(),
-            message: "cancelled by the operator; the repository keeps its previous data".into(),
+            message: format!(
+                "{}; nothing was published, the repository keeps its previous data",
+                cancel
+                    .reason()
+                    .map_or("cancelled", super::cancel::StopReason::describe)
+            ),
         }),
         (None, Ok(Err(e))) => Some(Failure::failed(e.message)),
         (None, Ok(Ok(summary))) => {
@@ -325,41 +341,34 @@ async fn sync(
             None
         }
     };
-    let outcome = match &failure {
-        None => RunOutcome::Succeeded,
-        Some(f) if f.status == ProcessStatus::Cancelled => RunOutcome::Cancelled,
-        Some(_) => RunOutcome::Failed,
-    };
-    let counts = writer.written();
-    let report = writer.finish(outcome).await;
-    match (failure, report) {
-        (Some(mut failure), report) => {
-            // What stays in the repository: rows committed before the failure.
-            failure.counts = report.map(|r| r.written).unwrap_or(counts);
-            Err(failure)
+    if let Some(failure) = failure {
+        if let Err(e) = writer.abandon().await {
+            tracing::warn!(error = %e, "Could not drop the staging tables; the next start drops them.");
         }
-        (None, Err(e)) => Err(Failure {
-            counts,
-            ..Failure::failed(format!("cannot finish writing the repository: {e}"))
-        }),
-        (None, Ok(report)) => {
-            let removed: u64 = report.removed.values().sum();
-            let written: u64 = report.written.values().sum();
-            let mut message = format!("Wrote {written} records");
-            if removed > 0 {
-                message.push_str(&format!(", removed {removed} no longer seen"));
-            }
-            message.push('.');
-            if let Some(extra) = extra {
-                message.push(' ');
-                message.push_str(&extra);
-            }
-            Ok(Done {
-                counts: report.written,
-                message: Some(one_line(&message)),
-            })
-        }
+        return Err(failure);
     }
+    writer
+        .publish(|report| ProcessEnd {
+            counts: report.written.clone(),
+            message: Some(one_line(&published_line(report, extra.as_deref()))),
+        })
+        .await
+        .map_err(|e| Failure::failed(format!("cannot publish the sync to the repository: {e}")))
+}
+
+/// The process log's line for a published sync.
+fn published_line(report: &SyncReport, extra: Option<&str>) -> String {
+    let mut message = format!("Wrote {} records", report.written_total());
+    let removed = report.removed_total();
+    if removed > 0 {
+        message.push_str(&format!(", removed {removed} no longer seen"));
+    }
+    message.push('.');
+    if let Some(extra) = extra {
+        message.push(' ');
+        message.push_str(extra);
+    }
+    message
 }
 
 /// The connector's own closing line and its warnings, briefly.
@@ -384,7 +393,7 @@ pub(crate) fn one_line(text: &str) -> String {
 /// Hands the plugin's batches to the writer task; blocking in `emit` is the backpressure.
 struct ChannelSink {
     tx: mpsc::Sender<Batch>,
-    cancel: Arc<AtomicBool>,
+    cancel: Arc<Cancel>,
     stop: Arc<AtomicBool>,
     live: Live,
 }
@@ -417,6 +426,6 @@ impl RecordSink for ChannelSink {
     }
 
     fn is_cancelled(&self) -> bool {
-        self.cancel.load(Ordering::SeqCst) || self.stop.load(Ordering::SeqCst)
+        self.cancel.is_cancelled() || self.stop.load(Ordering::SeqCst)
     }
 }

@@ -32,11 +32,12 @@ impl Host {
             .get_or_init(|| super::plugins::registry(&self.config))
     }
 
-    /// Opens the repository database, migrating it, and marks processes of
-    /// dead hosts failed.
+    /// Opens the repository database, migrating it; records the process
+    /// ends the journal kept, marks processes of dead hosts failed and drops
+    /// the staging tables of syncs that will never publish.
     pub async fn store(&self) -> Result<Store> {
         let store = Store::connect(&self.config.database).await?;
-        super::processes::recover_interrupted(&store)
+        super::processes::recover(&store, &self.config.data_dir)
             .await
             .context("checking for interrupted processes")?;
         Ok(store)

@@ -1,6 +1,7 @@
 //! The work behind the commands, free of argument parsing and printing.
 
 pub mod actions;
+pub mod cancel;
 pub mod connectors;
 pub mod consolidate;
 pub mod demo;

@@ -1,19 +1,186 @@
-//! The process log: recovery after a crash, listing.
+//! The process log: recording a process's end (and keeping it when the
+//! database cannot take it), recovery after a crash, listing.
 
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::Utc;
-use std::collections::HashMap;
-
-use repo_store::{ProcessFilter, ProcessRow, ProcessStatus, Store};
-use serde::Serialize;
+use connector_core::RecordKind;
+use repo_store::{ProcessFilter, ProcessRow, ProcessStatus, Store, StoreError};
+use serde::{Deserialize, Serialize};
 
 /// A running process whose host has not shown a sign of life for this long
 /// is taken for dead (several hosts may share a PostgreSQL repository).
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(300);
 /// How often a running process shows a sign of life.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
+
+/// The message of a process whose host vanished, as recovery writes it.
+const ORPHANED: &str = "the host running it stopped before it finished (killed or crashed)";
+
+/// Pauses between the attempts at recording a process's end; each attempt
+/// itself waits up to SQLite's busy timeout for the write lock.
+const RECORD_RETRIES: [Duration; 3] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+];
+
+/// Records a process's end. When the database will not take it (SQLite
+/// locked beyond its busy timeout, PostgreSQL gone), tries again; when it
+/// still cannot, keeps the end in the journal of unrecorded ends in the data
+/// directory, which the next start of invhost writes to the database, so the
+/// process log ends up with the real reason rather than "killed or crashed".
+pub async fn record_end(
+    store: &Store,
+    data_dir: &Path,
+    id: i64,
+    status: ProcessStatus,
+    counts: &BTreeMap<RecordKind, u64>,
+    message: Option<String>,
+) -> Result<()> {
+    let mut last = None;
+    for pause in std::iter::once(Duration::ZERO).chain(RECORD_RETRIES) {
+        tokio::time::sleep(pause).await;
+        match store
+            .finish_process(id, status, counts, message.clone())
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                tracing::warn!(process = id, error = %e, "Could not record the process's end.");
+                last = Some(e);
+            }
+        }
+    }
+    let entry = Unrecorded {
+        database: store.url().to_owned(),
+        process: id,
+        status,
+        counts: counts.clone(),
+        message,
+        at: Utc::now(),
+    };
+    let path = entry.write(data_dir).with_context(|| {
+        format!("process {id} ended, but neither the database nor the journal took its end")
+    })?;
+    let error = last.map(|e| e.to_string()).unwrap_or_default();
+    anyhow::bail!(
+        "cannot record the end of process {id} ({error}); it is kept in {} and recorded at the next start of invhost",
+        path.display()
+    )
+}
+
+/// A process's end that the database did not take, kept in the data directory.
+#[derive(Debug, Serialize, Deserialize)]
+struct Unrecorded {
+    /// Which database (the URL without its password).
+    database: String,
+    process: i64,
+    status: ProcessStatus,
+    counts: BTreeMap<RecordKind, u64>,
+    message: Option<String>,
+    at: chrono::DateTime<Utc>,
+}
+
+impl Unrecorded {
+    fn dir(data_dir: &Path) -> PathBuf {
+        data_dir.join("unrecorded")
+    }
+
+    fn write(&self, data_dir: &Path) -> std::io::Result<PathBuf> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = Self::dir(data_dir);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!(
+            "{:016x}-{}.json",
+            fnv(self.database.as_bytes()),
+            self.process
+        ));
+        let temp = path.with_extension("tmp");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temp)?;
+        file.write_all(&serde_json::to_vec(self).map_err(std::io::Error::other)?)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, &path)?;
+        Ok(path)
+    }
+}
+
+/// FNV-1a, 64 bits: a stable short name for a database URL.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Writes the journal's ends of this database's processes. An end replaces
+/// what the log says only while the process is still `queued` or `running`,
+/// or was marked failed by recovery ("killed or crashed"): the journal holds
+/// the real reason. Entries are removed once written.
+pub async fn replay_unrecorded(store: &Store, data_dir: &Path) -> Result<u64> {
+    let dir = Unrecorded::dir(data_dir);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(0);
+    };
+    let prefix = format!("{:016x}-", fnv(store.url().as_bytes()));
+    let mut replayed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(&prefix) || !name.ends_with(".json") {
+            continue;
+        }
+        let Some(end) = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Unrecorded>(&b).ok())
+            .filter(|e| e.database == store.url())
+        else {
+            tracing::warn!(file = %path.display(), "Unreadable entry in the journal of unrecorded process ends; left alone.");
+            continue;
+        };
+        match store.process(end.process).await {
+            Ok(process) => {
+                let open = matches!(
+                    process.status.parse(),
+                    Ok(ProcessStatus::Queued | ProcessStatus::Running)
+                );
+                let orphaned = process.message.as_deref() == Some(ORPHANED);
+                if open || orphaned {
+                    store
+                        .finish_process(end.process, end.status, &end.counts, end.message)
+                        .await?;
+                    tracing::info!(
+                        process = end.process,
+                        "Recorded a process's end kept in the journal."
+                    );
+                    replayed += 1;
+                }
+            }
+            Err(StoreError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+    }
+    Ok(replayed)
+}
+
+/// What a host does when it opens the store: writes the ends the journal
+/// kept, marks failed the processes of dead hosts, and drops the staging
+/// tables of syncs that will never publish.
+pub async fn recover(store: &Store, data_dir: &Path) -> Result<()> {
+    replay_unrecorded(store, data_dir).await?;
+    recover_interrupted(store).await?;
+    store.drop_abandoned_stages().await?;
+    Ok(())
+}
 
 /// Marks failed the processes left `running` or `queued` by a host that died:
 /// on this machine, one whose process no longer exists; elsewhere, one
@@ -28,8 +195,7 @@ pub async fn recover_interrupted(store: &Store) -> Result<u64> {
         };
         for process in store.processes(&filter).await? {
             if is_orphan(&process, &here) {
-                let reason = "the host running it stopped before it finished (killed or crashed)";
-                store.fail_process(process.id, reason).await?;
+                store.fail_process(process.id, ORPHANED).await?;
                 tracing::warn!(process = process.id, action = %process.action, "Marked an interrupted process failed.");
                 failed += 1;
             }

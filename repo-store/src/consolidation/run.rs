@@ -305,6 +305,15 @@ impl Store {
             DbBackend::Postgres => {
                 tx.exec("SELECT pg_advisory_xact_lock(?)", vec![PG_LOCK.into()])
                     .await?;
+                // Syncs publish under this lock, shared: none commits while
+                // the statements below read the raw tables one by one, so
+                // the results come from one state of the repository. (On
+                // SQLite the write lock taken by the first DELETE does this.)
+                tx.exec(
+                    "SELECT pg_advisory_xact_lock(?)",
+                    vec![(crate::writer::PUBLICATION_LOCK | request.repository_id).into()],
+                )
+                .await?;
             }
             // The joins and groupings of a million rows spill SQLite's
             // default 2 MB page cache to disk; a bounded 64 MiB keeps them
