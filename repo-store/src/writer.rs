@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use connector_core::{Batch, Record, RecordKind};
-use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SimpleExpr, Value};
+use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr, Value};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement, TransactionTrait};
 use serde::Serialize;
 
@@ -468,6 +468,10 @@ impl SyncWriter {
                 [(PUBLICATION_LOCK | self.repository_id).into()],
             ))
             .await?;
+            // The sort that orders and deduplicates each kind's rows stays in
+            // memory up to this bound, server side.
+            txn.execute_unprepared("SET LOCAL work_mem = '64MB'")
+                .await?;
         }
         let mut report = SyncReport::default();
         for table in RAW_TABLES
@@ -482,7 +486,14 @@ impl SyncWriter {
                 self.run_id,
                 self.clean,
             );
+            let started = std::time::Instant::now();
             let written = txn.execute_unprepared(&sql).await?.rows_affected();
+            tracing::debug!(
+                kind = %table.kind,
+                rows = written,
+                ms = started.elapsed().as_millis() as u64,
+                "Published the staged rows of one kind."
+            );
             report.written.insert(table.kind, written);
         }
         for table in RAW_TABLES
@@ -579,10 +590,11 @@ fn sql_type(kind: ColumnType) -> &'static str {
     }
 }
 
-/// The staging table of a run for one raw table. On SQLite a plain heap
-/// (rows in arrival order; a key seen twice is resolved at publication, in
-/// that order); on PostgreSQL an unlogged table keyed by source key (no
-/// write-ahead log: a crash empties it, which is all a staging area needs).
+/// The staging table of a run for one raw table: a plain heap, rows in
+/// arrival order (a key staged twice is resolved at publication: the last
+/// row wins). On SQLite the rowid gives that order; on PostgreSQL an
+/// identity column does, in an `UNLOGGED` table (no write-ahead log: a
+/// crash empties it, which is all a staging area needs).
 fn create_stage_sql(backend: Backend, run_id: i64, table: &RawTable) -> String {
     let columns: Vec<String> = table
         .columns
@@ -596,7 +608,8 @@ fn create_stage_sql(backend: Backend, run_id: i64, table: &RawTable) -> String {
             columns.join(", ")
         ),
         Backend::Postgres => format!(
-            "CREATE UNLOGGED TABLE \"{name}\" (\"source_key\" TEXT NOT NULL PRIMARY KEY, {})",
+            "CREATE UNLOGGED TABLE \"{name}\" (\"seq\" BIGINT GENERATED ALWAYS AS IDENTITY, \
+             \"source_key\" TEXT NOT NULL, {})",
             columns.join(", ")
         ),
     }
@@ -604,7 +617,7 @@ fn create_stage_sql(backend: Backend, run_id: i64, table: &RawTable) -> String {
 
 /// The multi-row insert of `rows` rows into a run's staging table, built
 /// once per shape and reused (the driver caches the prepared statement by
-/// its text). On PostgreSQL a key staged again replaces the earlier row.
+/// its text).
 fn stage_insert_sql(backend: Backend, run_id: i64, table: &RawTable, rows: usize) -> String {
     let mut insert = Query::insert();
     insert
@@ -623,14 +636,7 @@ fn stage_insert_sql(backend: Backend, run_id: i64, table: &RawTable, rows: usize
     }
     match backend {
         Backend::Sqlite => DbBackend::Sqlite.build(&insert).sql,
-        Backend::Postgres => {
-            insert.on_conflict(
-                OnConflict::column(Alias::new("source_key"))
-                    .update_columns(table.columns.iter().map(|(c, _)| Alias::new(*c)))
-                    .to_owned(),
-            );
-            DbBackend::Postgres.build(&insert).sql
-        }
+        Backend::Postgres => DbBackend::Postgres.build(&insert).sql,
     }
 }
 
@@ -659,16 +665,21 @@ fn publish_sql(
         updates.push("\"first_seen_run\" = excluded.\"first_seen_run\"".into());
     }
     let insert_columns: Vec<String> = table.all_columns().map(|c| format!("\"{c}\"")).collect();
-    // SQLite: arrival order, so that a key staged twice keeps its last row
-    // (the second row updates the first). PostgreSQL staged each key once.
-    let order = match backend {
-        Backend::Sqlite => " ORDER BY rowid",
-        Backend::Postgres => "",
+    // A key staged twice keeps its last row. SQLite: in arrival order, the
+    // second row updates the first. PostgreSQL refuses to touch a row twice
+    // in one statement: one row per key, the last, which the sort also puts
+    // in key order for the raw table's index.
+    let (distinct, order) = match backend {
+        Backend::Sqlite => ("", "ORDER BY rowid"),
+        Backend::Postgres => (
+            "DISTINCT ON (\"source_key\") ",
+            "ORDER BY \"source_key\", \"seq\" DESC",
+        ),
     };
     format!(
         "INSERT INTO \"{raw}\" ({insert_columns}) \
-         SELECT {repository_id}, {connector_id}, \"source_key\", {record_columns}, {run_id}, {run_id} \
-         FROM \"{stage}\" WHERE true{order} \
+         SELECT {distinct}{repository_id}, {connector_id}, \"source_key\", {record_columns}, {run_id}, {run_id} \
+         FROM \"{stage}\" WHERE true {order} \
          ON CONFLICT ({key}) DO UPDATE SET {updates}",
         raw = table.name,
         insert_columns = insert_columns.join(", "),

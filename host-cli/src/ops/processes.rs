@@ -287,3 +287,111 @@ pub fn process_view(p: &ProcessRow, repositories: &HashMap<i64, String>) -> Proc
         message: p.message.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::os::unix::fs::PermissionsExt;
+
+    use repo_store::{NewProcess, StoreOptions};
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+
+    use super::*;
+
+    async fn running_process(store: &Store) -> i64 {
+        let repository = store
+            .repository(repo_store::DEFAULT_REPOSITORY)
+            .await
+            .unwrap();
+        let process = store
+            .queue_process(NewProcess {
+                parent_id: None,
+                repository_id: repository.id,
+                connector_id: None,
+                action: "Sync Data - Contoso".into(),
+                trigger: "operator".into(),
+                clean: false,
+                host: None,
+            })
+            .await
+            .unwrap();
+        store
+            .start_process(process.id, "elsewhere:1")
+            .await
+            .unwrap();
+        process.id
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_end_the_database_refuses_keeps_its_reason_until_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("repo.db").display());
+        let options = StoreOptions {
+            busy_timeout: Duration::from_millis(100),
+        };
+        let store = Store::connect_with(&url, options).await.unwrap();
+        let id = running_process(&store).await;
+        let done = running_process(&store).await;
+        store
+            .finish_process(done, ProcessStatus::Succeeded, &BTreeMap::new(), None)
+            .await
+            .unwrap();
+
+        // Another writer holds SQLite's lock beyond the busy timeout, every attempt.
+        let other = Store::connect(&url).await.unwrap();
+        let hold = other.connection().begin().await.unwrap();
+        hold.execute_unprepared("UPDATE repositories SET name = name")
+            .await
+            .unwrap();
+        let reason = "Sign-in: cannot reach the sign-in endpoint";
+        let counts = BTreeMap::from([(RecordKind::Device, 0)]);
+        let error = record_end(
+            &store,
+            dir.path(),
+            id,
+            ProcessStatus::Failed,
+            &counts,
+            Some(reason.into()),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("recorded at the next start"), "{error}");
+        let mut kept: Vec<_> = std::fs::read_dir(dir.path().join("unrecorded"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        let mode = std::fs::metadata(&kept[0]).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // An end kept for a process that ended anyway is dropped unused.
+        Unrecorded {
+            database: store.url().to_owned(),
+            process: done,
+            status: ProcessStatus::Failed,
+            counts: BTreeMap::new(),
+            message: Some("stale".into()),
+            at: Utc::now(),
+        }
+        .write(dir.path())
+        .unwrap();
+        hold.rollback().await.unwrap();
+
+        // Meanwhile another host took the process's host for dead.
+        store.fail_process(id, ORPHANED).await.unwrap();
+        // The next start records the real reason.
+        recover(&store, dir.path()).await.unwrap();
+        let process = store.process(id).await.unwrap();
+        assert_eq!(process.status, "failed");
+        assert_eq!(process.message.as_deref(), Some(reason));
+        let process = store.process(done).await.unwrap();
+        assert_eq!(process.status, "succeeded");
+        assert_eq!(process.message, None);
+        kept = std::fs::read_dir(dir.path().join("unrecorded"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(kept.is_empty(), "{kept:?}");
+    }
+}
