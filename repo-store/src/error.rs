@@ -83,6 +83,9 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// The caller asked to stop; nothing was changed.
+    #[error("cancelled; nothing was changed")]
+    Cancelled,
     /// A request the store refuses, with what to do instead.
     #[error("{0}")]
     Refused(String),

@@ -349,37 +349,71 @@ impl Store {
         Ok(())
     }
 
-    /// Ends a process with its counts and one line.
+    /// Ends a process with its counts and one line, if it has not ended
+    /// yet (is `queued` or `running`); returns whether it did. A process
+    /// another host already ended (a sync that published, one recovery
+    /// marked failed) keeps what it says.
     pub async fn finish_process(
         &self,
         id: i64,
         status: ProcessStatus,
         counts: &BTreeMap<RecordKind, u64>,
         message: Option<String>,
-    ) -> Result<(), StoreError> {
-        let row = process::ActiveModel {
-            id: Set(id),
-            status: Set(status.as_str().into()),
-            finished_at: Set(Some(Utc::now())),
-            counts: Set(serde_json::to_string(counts).map_err(|e| StoreError::Db(e.to_string()))?),
-            message: Set(message),
-            ..Default::default()
-        };
-        row.update(&self.db).await?;
-        Ok(())
+    ) -> Result<bool, StoreError> {
+        self.end_process(id, status, Some(counts), message, None)
+            .await
     }
 
-    /// Marks a process failed with `reason` (a host found it orphaned).
-    pub async fn fail_process(&self, id: i64, reason: &str) -> Result<(), StoreError> {
-        let row = process::ActiveModel {
-            id: Set(id),
-            status: Set(ProcessStatus::Failed.as_str().into()),
-            finished_at: Set(Some(Utc::now())),
-            message: Set(Some(reason.to_owned())),
-            ..Default::default()
+    /// Marks a process failed with `reason` (a host found it orphaned), if
+    /// it has not ended yet; returns whether it did.
+    pub async fn fail_process(&self, id: i64, reason: &str) -> Result<bool, StoreError> {
+        self.end_process(
+            id,
+            ProcessStatus::Failed,
+            None,
+            Some(reason.to_owned()),
+            None,
+        )
+        .await
+    }
+
+    /// Ends a process that has not ended, or that failed with exactly the
+    /// message `replaces` (the placeholder recovery writes for a host that
+    /// vanished); returns whether it did.
+    pub async fn end_process(
+        &self,
+        id: i64,
+        status: ProcessStatus,
+        counts: Option<&BTreeMap<RecordKind, u64>>,
+        message: Option<String>,
+        replaces: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut update = Query::update();
+        update
+            .table(process::Entity)
+            .value(process::Column::Status, status.as_str())
+            .value(process::Column::FinishedAt, Utc::now())
+            .value(process::Column::Message, message);
+        if let Some(counts) = counts {
+            let counts =
+                serde_json::to_string(counts).map_err(|e| StoreError::Db(e.to_string()))?;
+            update.value(process::Column::Counts, counts);
+        }
+        let open = Expr::col(process::Column::Status).is_in([
+            ProcessStatus::Queued.as_str(),
+            ProcessStatus::Running.as_str(),
+        ]);
+        let replaceable = match replaces {
+            Some(placeholder) => open.or(Expr::col(process::Column::Status)
+                .eq(ProcessStatus::Failed.as_str())
+                .and(Expr::col(process::Column::Message).eq(placeholder))),
+            None => open,
         };
-        row.update(&self.db).await?;
-        Ok(())
+        update
+            .and_where(Expr::col(process::Column::Id).eq(id))
+            .and_where(replaceable);
+        let result = self.db.execute(self.db_backend().build(&update)).await?;
+        Ok(result.rows_affected() == 1)
     }
 
     /// Records a sign of life of a running process.

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use connector_core::{Parameters, RecordKind};
 use sea_orm::sea_query::{Alias, Expr, Func, JoinType, Order, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 use serde_json::{Map, Value};
 
 use crate::connect::Store;
@@ -145,11 +148,13 @@ impl Store {
         Ok(query.all(&self.db).await?)
     }
 
-    /// Raw rows per record kind in a repository.
+    /// Raw rows per record kind in a repository, all from one snapshot (no
+    /// sync publishes between two of the counts).
     pub async fn raw_counts(
         &self,
         repository_id: i64,
     ) -> Result<BTreeMap<RecordKind, u64>, StoreError> {
+        let snapshot = self.snapshot().await?;
         let mut counts = BTreeMap::new();
         for table in RAW_TABLES {
             let select = Query::select()
@@ -160,14 +165,32 @@ impl Store {
                 .from(Alias::new(table.name))
                 .and_where(Expr::col(Alias::new("repository_id")).eq(repository_id))
                 .to_owned();
-            let row = self.db.query_one(self.db_backend().build(&select)).await?;
+            let row = snapshot.query_one(self.db_backend().build(&select)).await?;
             let n: i64 = match row {
                 Some(row) => row.try_get("", "n")?,
                 None => 0,
             };
             counts.insert(table.kind, n as u64);
         }
+        snapshot.commit().await?;
         Ok(counts)
+    }
+
+    /// A read-only transaction whose statements all see one state of the
+    /// database: REPEATABLE READ on PostgreSQL; on SQLite (WAL) any
+    /// transaction reads from the snapshot its first read takes.
+    pub(crate) async fn snapshot(&self) -> Result<sea_orm::DatabaseTransaction, StoreError> {
+        Ok(match self.backend() {
+            crate::Backend::Postgres => {
+                self.db
+                    .begin_with_config(
+                        Some(sea_orm::IsolationLevel::RepeatableRead),
+                        Some(sea_orm::AccessMode::ReadOnly),
+                    )
+                    .await?
+            }
+            crate::Backend::Sqlite => self.db.begin().await?,
+        })
     }
 
     /// A page of a repository's raw rows of one kind, as JSON objects with

@@ -21,7 +21,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use connector_core::{Batch, Record, RecordKind};
 use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr, Value};
@@ -36,6 +36,9 @@ use crate::raw::{self, ColumnType, KEY_COLUMNS, RAW_TABLES, RawTable, push_value
 /// Rows per statement at most, below the bind limit: larger statements
 /// measured no faster and cost more to plan and to cache.
 const MAX_ROWS_PER_STATEMENT: usize = 1_000;
+
+/// The longest a staging transaction stays open while rows keep coming.
+const MAX_TRANSACTION_AGE: Duration = Duration::from_secs(1);
 
 /// Prefix of every staging table's name.
 pub const STAGE_PREFIX: &str = "stage_r";
@@ -119,6 +122,8 @@ pub struct SyncWriter {
     clean: bool,
     config: WriterConfig,
     txn: Option<DatabaseTransaction>,
+    /// When the open staging transaction began.
+    txn_since: Option<Instant>,
     uncommitted: usize,
     /// Rows staged per kind (the staging tables that exist).
     staged: BTreeMap<RecordKind, u64>,
@@ -170,6 +175,7 @@ impl Store {
             clean,
             config,
             txn: None,
+            txn_since: None,
             uncommitted: 0,
             staged: BTreeMap::new(),
             completed: BTreeSet::new(),
@@ -221,12 +227,16 @@ impl Store {
         let mut dropped = 0;
         for (name, run) in stages {
             if !running.contains(&run) {
-                self.db
-                    .execute(Statement::from_string(
-                        self.db_backend(),
-                        format!("DROP TABLE IF EXISTS \"{name}\""),
-                    ))
+                // Never wait long behind whoever still holds it (a host that
+                // is only suspended): a later start drops it.
+                let txn = self.db.begin().await?;
+                if self.backend() == Backend::Postgres {
+                    txn.execute_unprepared("SET LOCAL lock_timeout = '2s'")
+                        .await?;
+                }
+                txn.execute_unprepared(&format!("DROP TABLE IF EXISTS \"{name}\""))
                     .await?;
+                txn.commit().await?;
                 tracing::info!(table = %name, run, "Dropped the staging table of an interrupted sync.");
                 dropped += 1;
             }
@@ -265,7 +275,13 @@ impl SyncWriter {
         // for a chunk; rows still buffered wait for a full statement, so
         // statements keep one shape per kind (and the driver's
         // prepared-statement cache stays small).
-        if self.uncommitted >= self.config.commit_every {
+        // Also when the transaction has been open a while: SQLite's write
+        // lock is then never held for long, however slowly rows come.
+        if self.uncommitted >= self.config.commit_every
+            || self
+                .txn_since
+                .is_some_and(|t| t.elapsed() >= MAX_TRANSACTION_AGE)
+        {
             self.commit().await?;
         }
         Ok(())
@@ -347,6 +363,7 @@ impl SyncWriter {
     async fn txn(&mut self) -> Result<&DatabaseTransaction, StoreError> {
         if self.txn.is_none() {
             self.txn = Some(self.store.db.begin().await?);
+            self.txn_since = Some(Instant::now());
         }
         self.txn
             .as_ref()
@@ -357,6 +374,7 @@ impl SyncWriter {
         if let Some(txn) = self.txn.take() {
             txn.commit().await?;
         }
+        self.txn_since = None;
         self.uncommitted = 0;
         Ok(())
     }
@@ -473,6 +491,28 @@ impl SyncWriter {
             txn.execute_unprepared("SET LOCAL work_mem = '64MB'")
                 .await?;
         }
+        if end.is_some() {
+            // Before anything is copied: a process another host took for
+            // dead (and whose staging it may have dropped) publishes nothing.
+            let lock = match backend {
+                Backend::Postgres => " FOR UPDATE",
+                Backend::Sqlite => "",
+            };
+            let row = txn
+                .query_one(Statement::from_string(
+                    self.store.db_backend(),
+                    format!(
+                        "SELECT status FROM processes WHERE id = {}{lock}",
+                        self.run_id
+                    ),
+                ))
+                .await?;
+            let status: Option<String> = row.map(|r| r.try_get("", "status")).transpose()?;
+            if status.as_deref() != Some(ProcessStatus::Running.as_str()) {
+                txn.rollback().await?;
+                return Err(self.no_longer_running());
+            }
+        }
         let mut report = SyncReport::default();
         for table in RAW_TABLES
             .iter()
@@ -486,8 +526,20 @@ impl SyncWriter {
                 self.run_id,
                 self.clean,
             );
-            let started = std::time::Instant::now();
-            let written = txn.execute_unprepared(&sql).await?.rows_affected();
+            let started = Instant::now();
+            let mut written = txn.execute_unprepared(&sql).await?.rows_affected();
+            if backend == Backend::Sqlite {
+                // A key staged twice counted as an insert and an update:
+                // count the rows this run wrote, as PostgreSQL does.
+                written = count_seen(
+                    &txn,
+                    table,
+                    self.repository_id,
+                    self.connector_id,
+                    self.run_id,
+                )
+                .await?;
+            }
             tracing::debug!(
                 kind = %table.kind,
                 rows = written,
@@ -534,11 +586,7 @@ impl SyncWriter {
                 .rows_affected();
             if recorded == 0 {
                 txn.rollback().await?;
-                return Err(StoreError::Refused(format!(
-                    "process {} is no longer running (another host took its host for dead), \
-                     so its data was not published",
-                    self.run_id
-                )));
+                return Err(self.no_longer_running());
             }
         }
         for kind in self.staged.keys() {
@@ -550,6 +598,14 @@ impl SyncWriter {
         }
         txn.commit().await?;
         Ok(report)
+    }
+
+    fn no_longer_running(&self) -> StoreError {
+        StoreError::Refused(format!(
+            "process {} is no longer running (another host took its host for dead), \
+             so its data was not published",
+            self.run_id
+        ))
     }
 
     /// Drops what the run staged; readers never saw any of it. A staging
@@ -570,6 +626,28 @@ impl SyncWriter {
         }
         Ok(())
     }
+}
+
+/// Rows of a connector's raw table that run `run_id` saw.
+async fn count_seen(
+    txn: &DatabaseTransaction,
+    table: &RawTable,
+    repository_id: i64,
+    connector_id: i64,
+    run_id: i64,
+) -> Result<u64, StoreError> {
+    let row = txn
+        .query_one(Statement::from_string(
+            DbBackend::Sqlite,
+            format!(
+                "SELECT count(*) AS n FROM \"{}\" WHERE \"repository_id\" = {repository_id} \
+                 AND \"connector_id\" = {connector_id} AND \"last_seen_run\" = {run_id}",
+                table.name
+            ),
+        ))
+        .await?;
+    let n: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+    Ok(n as u64)
 }
 
 fn table_of(kind: RecordKind) -> Result<&'static RawTable, StoreError> {

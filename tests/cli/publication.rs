@@ -456,7 +456,8 @@ async fn sigterm_stops_a_consolidation_and_keeps_its_results(db: &TestDb) {
         }
         Backend::Sqlite => None,
     };
-    let last = newest_process(&store).await.id;
+    let first = newest_process(&store).await.id;
+    let last = first;
     let child = s.spawn(&consolidate);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -509,4 +510,18 @@ async fn sigterm_stops_a_consolidation_and_keeps_its_results(db: &TestDb) {
         );
     })
     .await;
+    // The results on record are the first consolidation's, not the stopped one's.
+    let rows = store
+        .connection()
+        .query_all(Statement::from_string(
+            store.connection().get_database_backend(),
+            "SELECT process_id FROM cons_runs",
+        ))
+        .await
+        .unwrap();
+    let recorded: Vec<i64> = rows
+        .iter()
+        .map(|r| r.try_get::<i64>("", "process_id").unwrap())
+        .collect();
+    assert_eq!(recorded, [first], "{recorded:?}");
 }

@@ -19,6 +19,12 @@ async fn survives(faults: Faults) -> connector_o365::simulator::Simulator {
     let sim = start(with(faults)).await;
     let (result, counter) = sync(&builtin(), params(&sim)).await;
     result.unwrap_or_else(|e| panic!("should survive: {e}"));
+    // Emitted once each, not again after a retry, and stored.
+    assert_eq!(
+        counter.counts,
+        expected_counts(&sim.expected()),
+        "emitted = the tenant"
+    );
     let db = crate::store::support::TestDb::sqlite();
     let fx = crate::store::support::Fixture::new(&db).await;
     let run = fx.run_id().await;

@@ -85,32 +85,44 @@ pub async fn exec(args: ExecuteArgs, host: &Host, json: bool) -> Result<ExitCode
     })
 }
 
-/// Cancels with the signal's reason when SIGINT (Ctrl-C) or SIGTERM arrives.
+/// Cancels with the signal's reason when SIGINT (Ctrl-C) or SIGTERM arrives;
+/// a second signal quits at once.
 pub fn on_signals(cancel: Arc<Cancel>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        #[cfg(unix)]
-        let reason = {
-            use tokio::signal::unix::{SignalKind, signal};
-            let Ok(mut term) = signal(SignalKind::terminate()) else {
-                return;
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => StopReason::Interrupt,
-                _ = term.recv() => StopReason::Terminate,
-            }
-        };
-        #[cfg(not(unix))]
-        let reason = match tokio::signal::ctrl_c().await {
-            Ok(()) => StopReason::Interrupt,
-            Err(_) => return,
+        let Some(reason) = next_signal().await else {
+            return;
         };
         output::note(&format!(
-            "Stopping ({}): the process ends after the current batch and publishes nothing; \
-             the repository keeps its previous data.",
+            "Stopping ({}): a sync stops before it publishes and a consolidation between \
+             two steps, so the repository keeps its previous data (a publication already \
+             under way completes). Again to quit at once.",
             reason.describe()
         ));
         cancel.cancel(reason);
+        if let Some(again) = next_signal().await {
+            // The process stays `running` until the next invhost marks it failed.
+            std::process::exit(i32::from(again.exit_code()));
+        }
     })
+}
+
+/// The next SIGINT or SIGTERM; `None` if they cannot be listened to.
+async fn next_signal() -> Option<StopReason> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).ok()?;
+        let mut int = signal(SignalKind::interrupt()).ok()?;
+        tokio::select! {
+            _ = int.recv() => Some(StopReason::Interrupt),
+            _ = term.recv() => Some(StopReason::Terminate),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.ok()?;
+        Some(StopReason::Interrupt)
+    }
 }
 
 /// One line per finished process.

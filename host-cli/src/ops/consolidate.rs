@@ -6,12 +6,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use repo_store::consolidation::{Catalog, Request};
-use repo_store::{Backend, ProcessRow, ProcessStatus, RepositoryRow, Store};
+use repo_store::{ProcessRow, ProcessStatus, RepositoryRow, Store, StoreError};
 
 use super::cancel::Cancel;
 use super::execute::{Live, LiveStats, one_line};
 use super::host::{Host, host_id};
-use super::processes::HEARTBEAT_EVERY;
 
 /// Runs a queued consolidation process to its end.
 pub async fn run(
@@ -35,22 +34,8 @@ pub async fn run(
     let _entered = span.enter();
     tracing::info!(action = %process.action, "Process started.");
 
-    // A sign of life while the transaction runs. On SQLite the transaction
-    // holds the only write lock, so there is nothing to beat against (and
-    // only this host uses the file).
-    let beat = (store.backend() == Backend::Postgres).then(|| {
-        let (store, id) = (store.clone(), process.id);
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(HEARTBEAT_EVERY);
-            every.tick().await;
-            loop {
-                every.tick().await;
-                if let Err(e) = store.heartbeat(id).await {
-                    tracing::warn!(error = %e, "Could not record the process's heartbeat.");
-                }
-            }
-        })
-    });
+    // A sign of life while the transaction runs.
+    let beat = super::processes::keep_alive(store, process.id);
     let request = Request {
         repository_id: repository.id,
         process_id: Some(process.id),
@@ -64,33 +49,30 @@ pub async fn run(
         thresholds: host.config.thresholds.clone(),
         as_of: chrono::Utc::now().date_naive(),
     };
-    // A stop request abandons the transaction: dropping it rolls it back,
-    // so the previous results stay.
-    let result = tokio::select! {
-        result = store.consolidate(&request) => Ok(result),
-        reason = cancel.cancelled() => Err(reason),
-    };
-    if let Some(beat) = beat {
-        beat.abort();
-    }
-    let (status, message) = match result {
-        Ok(Ok(summary)) => (ProcessStatus::Succeeded, summary.line()),
-        Ok(Err(e)) => (
-            ProcessStatus::Failed,
-            format!("consolidation failed, the previous results are kept: {e}"),
-        ),
-        Err(reason) => (
+    // A stop request is honoured between two steps: the transaction is
+    // rolled back, so the previous results stay.
+    let result = store
+        .consolidate_unless(&request, &|| cancel.is_cancelled())
+        .await;
+    drop(beat);
+    let (status, message) = match (result, cancel.reason()) {
+        (Ok(summary), _) => (ProcessStatus::Succeeded, summary.line()),
+        (Err(StoreError::Cancelled), Some(reason)) => (
             ProcessStatus::Cancelled,
             format!(
                 "{}; the previous consolidated results are kept",
                 reason.describe()
             ),
         ),
+        (Err(e), _) => (
+            ProcessStatus::Failed,
+            format!("consolidation failed, the previous results are kept: {e}"),
+        ),
     };
     super::processes::record_end(
         store,
         &host.config.data_dir,
-        process.id,
+        &process,
         status,
         &BTreeMap::new(),
         Some(one_line(&message)),

@@ -116,6 +116,12 @@ pub async fn execute(
     let finished = run_sync(host, store, process, &connector, &repository, live, cancel).await?;
     let synced = finished.status == ProcessStatus::Succeeded.as_str();
     let mut processes = vec![finished];
+    if let (Some(reason), Some(_), true) = (cancel.reason(), &catalog, synced) {
+        tracing::warn!(
+            reason = reason.describe(),
+            "The sync published before the stop request; the consolidation after it is not run."
+        );
+    }
     if let Some(catalog) = catalog
         && synced
         && !cancel.is_cancelled()
@@ -210,7 +216,7 @@ async fn run_sync(
         super::processes::record_end(
             store,
             &host.config.data_dir,
-            process.id,
+            &process,
             failure.status,
             &BTreeMap::new(),
             Some(one_line(&failure.message)),
@@ -347,6 +353,7 @@ async fn sync(
         }
         return Err(failure);
     }
+    let _alive = super::processes::keep_alive(store, process.id);
     writer
         .publish(|report| ProcessEnd {
             counts: report.written.clone(),

@@ -20,6 +20,41 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 /// The message of a process whose host vanished, as recovery writes it.
 const ORPHANED: &str = "the host running it stopped before it finished (killed or crashed)";
 
+/// Shows a sign of life of process `id` every [`HEARTBEAT_EVERY`] until the
+/// returned guard is dropped: for the stretches where the work itself
+/// cannot (a publication or a consolidation, one transaction each, perhaps
+/// waiting for a lock). On PostgreSQL only: on SQLite that transaction
+/// holds the only write lock, and the hosts sharing the file are on one
+/// machine, where recovery asks whether the process is alive.
+pub fn keep_alive(store: &Store, id: i64) -> KeepAlive {
+    let task = (store.backend() == repo_store::Backend::Postgres).then(|| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(HEARTBEAT_EVERY);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Err(e) = store.heartbeat(id).await {
+                    tracing::warn!(error = %e, "Could not record the process's heartbeat.");
+                }
+            }
+        })
+    });
+    KeepAlive(task)
+}
+
+/// Stops the heartbeats of [`keep_alive`] when dropped.
+#[derive(Debug)]
+pub struct KeepAlive(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
+
 /// Pauses between the attempts at recording a process's end; each attempt
 /// itself waits up to SQLite's busy timeout for the write lock.
 const RECORD_RETRIES: [Duration; 3] = [
@@ -36,11 +71,12 @@ const RECORD_RETRIES: [Duration; 3] = [
 pub async fn record_end(
     store: &Store,
     data_dir: &Path,
-    id: i64,
+    process: &ProcessRow,
     status: ProcessStatus,
     counts: &BTreeMap<RecordKind, u64>,
     message: Option<String>,
 ) -> Result<()> {
+    let id = process.id;
     let mut last = None;
     for pause in std::iter::once(Duration::ZERO).chain(RECORD_RETRIES) {
         tokio::time::sleep(pause).await;
@@ -48,7 +84,8 @@ pub async fn record_end(
             .finish_process(id, status, counts, message.clone())
             .await
         {
-            Ok(()) => return Ok(()),
+            // Not recorded when something else ended it first: what it says stands.
+            Ok(_) => return Ok(()),
             Err(e) => {
                 tracing::warn!(process = id, error = %e, "Could not record the process's end.");
                 last = Some(e);
@@ -58,6 +95,7 @@ pub async fn record_end(
     let entry = Unrecorded {
         database: store.url().to_owned(),
         process: id,
+        queued_at: process.queued_at,
         status,
         counts: counts.clone(),
         message,
@@ -79,6 +117,9 @@ struct Unrecorded {
     /// Which database (the URL without its password).
     database: String,
     process: i64,
+    /// When the process was queued: with the id, tells it from a process
+    /// of a database recreated since.
+    queued_at: chrono::DateTime<Utc>,
     status: ProcessStatus,
     counts: BTreeMap<RecordKind, u64>,
     message: Option<String>,
@@ -147,16 +188,17 @@ pub async fn replay_unrecorded(store: &Store, data_dir: &Path) -> Result<u64> {
             continue;
         };
         match store.process(end.process).await {
-            Ok(process) => {
-                let open = matches!(
-                    process.status.parse(),
-                    Ok(ProcessStatus::Queued | ProcessStatus::Running)
-                );
-                let orphaned = process.message.as_deref() == Some(ORPHANED);
-                if open || orphaned {
-                    store
-                        .finish_process(end.process, end.status, &end.counts, end.message)
-                        .await?;
+            Ok(process) if (process.queued_at - end.queued_at).num_milliseconds().abs() <= 1 => {
+                let recorded = store
+                    .end_process(
+                        end.process,
+                        end.status,
+                        Some(&end.counts),
+                        end.message,
+                        Some(ORPHANED),
+                    )
+                    .await?;
+                if recorded {
                     tracing::info!(
                         process = end.process,
                         "Recorded a process's end kept in the journal."
@@ -164,7 +206,8 @@ pub async fn replay_unrecorded(store: &Store, data_dir: &Path) -> Result<u64> {
                     replayed += 1;
                 }
             }
-            Err(StoreError::NotFound { .. }) => {}
+            // Another process of that id (the database was recreated), or none.
+            Ok(_) | Err(StoreError::NotFound { .. }) => {}
             Err(e) => return Err(e.into()),
         }
         std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
@@ -178,7 +221,10 @@ pub async fn replay_unrecorded(store: &Store, data_dir: &Path) -> Result<u64> {
 pub async fn recover(store: &Store, data_dir: &Path) -> Result<()> {
     replay_unrecorded(store, data_dir).await?;
     recover_interrupted(store).await?;
-    store.drop_abandoned_stages().await?;
+    // Staging tables are never read: one left for later costs disk, not data.
+    if let Err(e) = store.drop_abandoned_stages().await {
+        tracing::warn!(error = %e, "Could not drop the staging tables of interrupted syncs; a later start will.");
+    }
     Ok(())
 }
 
@@ -194,8 +240,9 @@ pub async fn recover_interrupted(store: &Store) -> Result<u64> {
             ..Default::default()
         };
         for process in store.processes(&filter).await? {
-            if is_orphan(&process, &here) {
-                store.fail_process(process.id, ORPHANED).await?;
+            // Only while it is still open: a sync may have published and
+            // ended since it was listed.
+            if is_orphan(&process, &here) && store.fail_process(process.id, ORPHANED).await? {
                 tracing::warn!(process = process.id, action = %process.action, "Marked an interrupted process failed.");
                 failed += 1;
             }
@@ -299,7 +346,7 @@ mod tests {
 
     use super::*;
 
-    async fn running_process(store: &Store) -> i64 {
+    async fn running_process(store: &Store) -> ProcessRow {
         let repository = store
             .repository(repo_store::DEFAULT_REPOSITORY)
             .await
@@ -320,7 +367,7 @@ mod tests {
             .start_process(process.id, "elsewhere:1")
             .await
             .unwrap();
-        process.id
+        process
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,8 +378,10 @@ mod tests {
             busy_timeout: Duration::from_millis(100),
         };
         let store = Store::connect_with(&url, options).await.unwrap();
-        let id = running_process(&store).await;
-        let done = running_process(&store).await;
+        let process = running_process(&store).await;
+        let id = process.id;
+        let finished = running_process(&store).await;
+        let done = finished.id;
         store
             .finish_process(done, ProcessStatus::Succeeded, &BTreeMap::new(), None)
             .await
@@ -349,7 +398,7 @@ mod tests {
         let error = record_end(
             &store,
             dir.path(),
-            id,
+            &process,
             ProcessStatus::Failed,
             &counts,
             Some(reason.into()),
@@ -369,6 +418,7 @@ mod tests {
         Unrecorded {
             database: store.url().to_owned(),
             process: done,
+            queued_at: finished.queued_at,
             status: ProcessStatus::Failed,
             counts: BTreeMap::new(),
             message: Some("stale".into()),

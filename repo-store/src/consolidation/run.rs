@@ -294,7 +294,23 @@ impl Store {
     /// readers see the previous results until it commits, and a failure
     /// leaves them as they were.
     pub async fn consolidate(&self, request: &Request<'_>) -> Result<Summary, StoreError> {
+        self.consolidate_unless(request, &|| false).await
+    }
+
+    /// [`Store::consolidate`], given up between two of its steps once
+    /// `cancelled` says so ([`StoreError::Cancelled`]): the transaction is
+    /// rolled back and the previous results stay. A step under way is
+    /// never cut off, and neither is the commit.
+    pub async fn consolidate_unless(
+        &self,
+        request: &Request<'_>,
+        cancelled: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Summary, StoreError> {
         request.thresholds.validate().map_err(StoreError::Refused)?;
+        let check = || match cancelled() {
+            true => Err(StoreError::Cancelled),
+            false => Ok(()),
+        };
         let txn = self.db.begin().await?;
         let tx = Tx {
             txn: &txn,
@@ -342,12 +358,16 @@ impl Store {
         };
         products(&tx, request.catalog, &mut summary).await?;
         lap("products");
+        check()?;
         devices(&tx, &mut summary).await?;
         lap("devices");
+        check()?;
         users(&tx, request.catalog, &mut summary).await?;
         lap("users");
+        check()?;
         usage(&tx, request).await?;
         lap("usage");
+        check()?;
         if tx.backend == DbBackend::Postgres {
             // Tables filled moments ago (the raw ones by the sync just
             // before, the consolidated ones above) have no statistics yet;
@@ -362,8 +382,10 @@ impl Store {
         }
         installations(&tx, request, &mut summary).await?;
         lap("installations");
+        check()?;
         licences(&tx, request, &mut summary).await?;
         lap("licences");
+        check()?;
         record(&tx, request, &summary).await?;
         if tx.backend == DbBackend::Sqlite {
             tx.exec("PRAGMA cache_size = -2000", vec![]).await?;
