@@ -38,98 +38,79 @@ pub struct ConsolidationFile {
     pub rarely_used_days: Option<u32>,
 }
 
-/// The configuration in force.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Where invhost keeps its files (the default database, key, plugins).
-    pub data_dir: PathBuf,
-    /// Plugin directories, in search order.
-    pub plugin_dirs: Vec<PathBuf>,
-    /// Whether `plugin_dirs` is only the default (missing is then fine).
-    pub default_plugin_dir: bool,
-    /// Repository database URL.
-    pub database: String,
-    /// Key file for connector secrets.
-    pub secret_key_file: PathBuf,
-    /// The operator's product rule files, in precedence order.
-    pub rule_files: Vec<PathBuf>,
-    /// Usage thresholds.
-    pub thresholds: Thresholds,
-}
+pub use host_engine::Settings as Config;
 
-impl Config {
-    /// Reads the configuration for these flags.
-    pub fn load(args: &GlobalArgs) -> Result<Config> {
-        let file_path = args
-            .config
-            .clone()
-            .or_else(|| std::env::var_os("INVHOST_CONFIG").map(PathBuf::from));
-        let file = match &file_path {
-            Some(path) => read_file(path)?,
-            None => match dirs::config_dir().map(|d| d.join("invhost").join("invhost.toml")) {
-                Some(path) if path.exists() => read_file(&path)?,
-                _ => ConfigFile::default(),
-            },
-        };
-        let data_dir = std::env::var_os("INVHOST_DATA_DIR")
-            .map(PathBuf::from)
-            .or_else(|| dirs::data_dir().map(|d| d.join("invhost")))
-            .context("cannot find a data directory: set INVHOST_DATA_DIR")?;
+/// Reads the configuration for these flags.
+pub fn load(args: &GlobalArgs) -> Result<Config> {
+    let file_path = args
+        .config
+        .clone()
+        .or_else(|| std::env::var_os("INVHOST_CONFIG").map(PathBuf::from));
+    let file = match &file_path {
+        Some(path) => read_file(path)?,
+        None => match dirs::config_dir().map(|d| d.join("invhost").join("invhost.toml")) {
+            Some(path) if path.exists() => read_file(&path)?,
+            _ => ConfigFile::default(),
+        },
+    };
+    let data_dir = std::env::var_os("INVHOST_DATA_DIR")
+        .map(PathBuf::from)
+        .or_else(|| dirs::data_dir().map(|d| d.join("invhost")))
+        .context("cannot find a data directory: set INVHOST_DATA_DIR")?;
 
-        let mut plugin_dirs = file.plugin_dirs;
-        if let Some(dirs) = std::env::var_os("INVHOST_PLUGIN_DIRS") {
-            plugin_dirs.extend(std::env::split_paths(&dirs).filter(|p| !p.as_os_str().is_empty()));
-        }
-        plugin_dirs.extend(args.plugin_dirs.iter().cloned());
-        let default_plugin_dir = plugin_dirs.is_empty();
-        if default_plugin_dir {
-            plugin_dirs.push(data_dir.join("plugins"));
-        }
-
-        let database = args
-            .database
-            .clone()
-            .or_else(|| std::env::var("INVHOST_DATABASE_URL").ok())
-            .or(file.database)
-            .unwrap_or_else(|| {
-                format!(
-                    "sqlite://{}?mode=rwc",
-                    data_dir.join("invhost.db").display()
-                )
-            });
-        let secret_key_file = std::env::var_os("INVHOST_SECRET_KEY_FILE")
-            .map(PathBuf::from)
-            .or(file.secret_key_file)
-            .unwrap_or_else(|| data_dir.join("secret.key"));
-        // Rule files: the file's, then INVHOST_RULE_FILES (a path list).
-        let mut rule_files = file.consolidation.rule_files;
-        if let Some(files) = std::env::var_os("INVHOST_RULE_FILES") {
-            rule_files.extend(std::env::split_paths(&files).filter(|p| !p.as_os_str().is_empty()));
-        }
-        let defaults = Thresholds::default();
-        let thresholds = Thresholds {
-            used_days: file.consolidation.used_days.unwrap_or(defaults.used_days),
-            rarely_used_days: file
-                .consolidation
-                .rarely_used_days
-                .unwrap_or(defaults.rarely_used_days),
-        };
-        if let Err(e) = thresholds.validate() {
-            let source = file_path
-                .as_ref()
-                .map_or("invhost.toml".into(), |p| p.display().to_string());
-            anyhow::bail!("invalid configuration file {source}: [consolidation] {e}");
-        }
-        Ok(Config {
-            data_dir,
-            plugin_dirs,
-            default_plugin_dir,
-            database,
-            secret_key_file,
-            rule_files,
-            thresholds,
-        })
+    let mut plugin_dirs = file.plugin_dirs;
+    if let Some(dirs) = std::env::var_os("INVHOST_PLUGIN_DIRS") {
+        plugin_dirs.extend(std::env::split_paths(&dirs).filter(|p| !p.as_os_str().is_empty()));
     }
+    plugin_dirs.extend(args.plugin_dirs.iter().cloned());
+    let default_plugin_dir = plugin_dirs.is_empty();
+    if default_plugin_dir {
+        plugin_dirs.push(data_dir.join("plugins"));
+    }
+
+    let database = args
+        .database
+        .clone()
+        .or_else(|| std::env::var("INVHOST_DATABASE_URL").ok())
+        .or(file.database)
+        .unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("invhost.db").display()
+            )
+        });
+    let secret_key_file = std::env::var_os("INVHOST_SECRET_KEY_FILE")
+        .map(PathBuf::from)
+        .or(file.secret_key_file)
+        .unwrap_or_else(|| data_dir.join("secret.key"));
+    // Rule files: the file's, then INVHOST_RULE_FILES (a path list).
+    let mut rule_files = file.consolidation.rule_files;
+    if let Some(files) = std::env::var_os("INVHOST_RULE_FILES") {
+        rule_files.extend(std::env::split_paths(&files).filter(|p| !p.as_os_str().is_empty()));
+    }
+    let defaults = Thresholds::default();
+    let thresholds = Thresholds {
+        used_days: file.consolidation.used_days.unwrap_or(defaults.used_days),
+        rarely_used_days: file
+            .consolidation
+            .rarely_used_days
+            .unwrap_or(defaults.rarely_used_days),
+    };
+    if let Err(e) = thresholds.validate() {
+        let source = file_path
+            .as_ref()
+            .map_or("invhost.toml".into(), |p| p.display().to_string());
+        anyhow::bail!("invalid configuration file {source}: [consolidation] {e}");
+    }
+    Ok(Config {
+        data_dir,
+        plugin_dirs,
+        default_plugin_dir,
+        database,
+        secret_key_file,
+        rule_files,
+        thresholds,
+    })
 }
 
 fn read_file(path: &Path) -> Result<ConfigFile> {

@@ -8,7 +8,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use connector_core::RecordKind;
-use connector_o365::simulator::{Faults, Simulator, SimulatorConfig};
+use connector_o365::simulator::{Faults, Gate, Simulator, SimulatorConfig};
 use repo_store::{Backend, Page, ProcessStatus, Store};
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use serde_json::Value;
@@ -341,11 +341,14 @@ async fn a_consolidation_during_a_sync_sees_only_published_data(db: &TestDb) {
     })
     .await
     .unwrap();
+    // The changed tenant holds its usage reports back until the test lets
+    // them go: the sync stays in flight with its other streams staged.
+    let gate = Gate::new();
     let after = Simulator::start(SimulatorConfig {
         users: 200,
         devices: 160,
         faults: Faults {
-            graph_delay_ms: Some(150),
+            hold_reports: Some(gate.clone()),
             ..Default::default()
         },
         ..Default::default()
@@ -373,27 +376,28 @@ async fn a_consolidation_during_a_sync_sees_only_published_data(db: &TestDb) {
     let last = newest_process(&store).await.id;
     let child = s.spawn(&SYNC);
     let sync = reach(&store, last, Point::Staged(500)).await;
+    // Long enough for the writer, idle now, to have committed its staging.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let (s, during) = blocking(move || {
         let during = s.json(&consolidate[..5]);
         (s, during)
     })
     .await;
     assert_eq!(during[0]["status"], "succeeded", "{during}");
-    let sync = store.process(sync).await.unwrap();
-    assert!(
-        sync.status == "running",
-        "the sync was still in flight when the consolidation ended: {sync:?}"
-    );
+    let in_flight = store.process(sync).await.unwrap();
+    assert_eq!(in_flight.status, "running", "the sync is still in flight");
+    assert!(staged_rows(&store).await >= 500, "with rows staged");
     assert_eq!(
         during[0]["message"].as_str().unwrap(),
         first_message,
         "the consolidation saw the published sync only, not the rows being staged"
     );
-    kill9(child);
-    blocking(move || {
-        s.last_process();
-    })
-    .await;
+    // Once the sync publishes, the next consolidation sees it.
+    gate.open();
+    let output = blocking(move || child.wait_with_output().unwrap()).await;
+    assert!(output.status.success());
+    let after = blocking(move || s.json(&consolidate[..5])).await;
+    assert_ne!(after[0]["message"].as_str().unwrap(), first_message);
 }
 
 async fn sigterm_stops_a_consolidation_and_keeps_its_results(db: &TestDb) {

@@ -133,4 +133,30 @@ pub struct Faults {
     /// Every Graph request is answered this many milliseconds late: a slow
     /// tenant, for tests that act while a sync is under way.
     pub graph_delay_ms: Option<u64>,
+    /// Usage-report requests (`/v1.0/reports/...`) wait until this gate is
+    /// opened: a sync held in flight, its other streams done, for as long
+    /// as a test needs.
+    pub hold_reports: Option<Gate>,
+}
+
+/// A gate requests wait at until it is opened (then for good).
+#[derive(Debug, Clone, Default)]
+pub struct Gate(std::sync::Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    /// Lets every waiting and later request through.
+    pub fn open(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Waits until the gate is open.
+    pub(crate) async fn pass(&self) {
+        let mut open = self.0.subscribe();
+        let _ = open.wait_for(|open| *open).await;
+    }
 }

@@ -35,7 +35,7 @@ mod tenant;
 #[cfg(test)]
 mod tests;
 
-pub use config::{DEFAULT_PERMISSIONS, Faults, SimulatorConfig};
+pub use config::{DEFAULT_PERMISSIONS, Faults, Gate, SimulatorConfig};
 pub use server::Simulator;
 pub use state::FaultCounts;
 pub use tenant::Expected;

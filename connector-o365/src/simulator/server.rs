@@ -184,6 +184,11 @@ async fn dispatch(
         if let Some(delay) = state.config.faults.graph_delay_ms {
             tokio::time::sleep(Duration::from_millis(delay)).await;
         }
+        if let Some(gate) = &state.config.faults.hold_reports
+            && rest.starts_with("reports/")
+        {
+            gate.pass().await;
+        }
         let request = GraphRequest {
             state: &state,
             conn: &conn,

@@ -10,7 +10,7 @@ use connector_core::CheckStatus;
 
 use crate::ops::connectors::{self, ParameterInput};
 use crate::ops::host::Host;
-use crate::ops::secrets_input::{SecretSource, parse_secret_arg};
+use crate::ops::secrets::{SecretSource, parse_secret_arg};
 use crate::output;
 
 /// Connectors.
@@ -94,7 +94,9 @@ impl ParamArgs {
             params_file: self.params_file,
             secrets: self.secrets,
             unset,
-            interactive: std::io::stdin().is_terminal(),
+            prompt: std::io::stdin()
+                .is_terminal()
+                .then_some(crate::ops::prompt::ask as host_engine::secrets::Prompt),
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::output;
 #[derive(Debug, Args)]
 pub struct InventoryArgs {
     /// What to list.
-    #[arg(value_enum)]
+    #[arg(value_parser = view_parser())]
     pub view: View,
     /// For `explain`: `device ID|NAME` or `product ID`.
     #[arg(num_args = 0..=2)]
@@ -29,6 +29,15 @@ pub struct InventoryArgs {
     /// Rows at most (tables; `--json` of the consolidated views lists all).
     #[arg(long, default_value_t = 50)]
     pub limit: u64,
+}
+
+/// The views as clap offers them: names, with a line of help each.
+fn view_parser() -> impl clap::builder::TypedValueParser<Value = View> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        View::ALL.map(|view| PossibleValue::new(view.name()).help(view.help())),
+    )
+    .try_map(|name: String| name.parse::<View>())
 }
 
 /// Runs `inventory`.

@@ -14,12 +14,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use crate::cli::{Cli, Command};
-use crate::config::Config;
+
 use crate::ops::host::Host;
 
 /// Runs a parsed command line.
 pub fn exec(cli: Cli) -> Result<ExitCode> {
-    let config = Config::load(&cli.global)?;
+    let config = crate::config::load(&cli.global)?;
     let json = cli.global.json;
     let global = cli.global;
     let host = Host::new(config);

@@ -1,14 +1,10 @@
-//! The work behind the commands, free of argument parsing and printing.
+//! The work behind the commands: the engine's modules, plus what only a
+//! terminal face does (the demo's setup, asking for a secret).
 
-pub mod actions;
-pub mod cancel;
-pub mod connectors;
-pub mod consolidate;
+pub use host_engine::{
+    actions, cancel, connectors, consolidate, execute, host, inventory, plugins, processes,
+    repositories, secrets,
+};
+
 pub mod demo;
-pub mod execute;
-pub mod host;
-pub mod inventory;
-pub mod plugins;
-pub mod processes;
-pub mod repositories;
-pub mod secrets_input;
+pub mod prompt;

@@ -8,18 +8,18 @@ use connector_core::host::Registry;
 use repo_store::consolidation::Catalog;
 use repo_store::{SecretKey, Store};
 
-use crate::config::Config;
+use crate::settings::Settings;
 
 /// The configured host.
 pub struct Host {
     /// The configuration in force.
-    pub config: Config,
+    pub config: Settings,
     registry: OnceLock<Registry>,
 }
 
 impl Host {
     /// A host for this configuration; nothing is opened yet.
-    pub fn new(config: Config) -> Self {
+    pub fn new(config: Settings) -> Self {
         Host {
             config,
             registry: OnceLock::new(),

@@ -2,11 +2,11 @@
 
 use connector_core::host::Registry;
 
-use crate::config::Config;
+use crate::settings::Settings;
 
 /// Built-ins plus the plugins of the configured directories. A missing
 /// default directory is not a problem; a missing configured one is.
-pub fn registry(config: &Config) -> Registry {
+pub fn registry(config: &Settings) -> Registry {
     connector_o365::link();
     let dirs: Vec<_> = config
         .plugin_dirs

@@ -8,7 +8,7 @@ use repo_store::{Page, Store};
 use serde_json::{Map, Value};
 
 /// A view an operator asks for, and the record kind behind it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
     /// Devices.
     Devices,
@@ -37,6 +37,64 @@ pub enum View {
 }
 
 impl View {
+    /// Every view, in the order operators see them listed.
+    pub const ALL: [View; 12] = [
+        View::Devices,
+        View::Applications,
+        View::Installations,
+        View::Users,
+        View::Usage,
+        View::Skus,
+        View::Assignments,
+        View::Activations,
+        View::ProductUsage,
+        View::Licences,
+        View::Reclaim,
+        View::Explain,
+    ];
+
+    /// The name operators type (`product-usage`).
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Devices => "devices",
+            View::Applications => "applications",
+            View::Installations => "installations",
+            View::Users => "users",
+            View::Usage => "usage",
+            View::Skus => "skus",
+            View::Assignments => "assignments",
+            View::Activations => "activations",
+            View::ProductUsage => "product-usage",
+            View::Licences => "licences",
+            View::Reclaim => "reclaim",
+            View::Explain => "explain",
+        }
+    }
+
+    /// One line on what the view shows.
+    pub fn help(self) -> &'static str {
+        match self {
+            View::Devices => "Devices",
+            View::Applications => "Applications as their sources report them",
+            View::Installations => "Applications per device",
+            View::Users => "Users",
+            View::Usage => "Application usage",
+            View::Skus => "Subscribed SKUs as the sources report them",
+            View::Assignments => "Licences assigned to users",
+            View::Activations => "Office activations",
+            View::ProductUsage => {
+                "Consolidated: products with installations, devices, users and usage categories"
+            }
+            View::Licences => {
+                "Consolidated: per SKU prepaid, assigned, active, inactive, reclaimable"
+            }
+            View::Reclaim => "Consolidated: licence assignments that can be reclaimed (read-only)",
+            View::Explain => {
+                "Consolidated: the raw rows and rule behind a device or product (`explain device|product ID`)"
+            }
+        }
+    }
+
     /// The record kind the view lists; `None` for the consolidated views.
     pub fn kind(self) -> Option<RecordKind> {
         Some(match self {
@@ -138,7 +196,7 @@ pub fn run_note(repository: &str, run: Option<&RunInfo>) -> String {
     match run {
         Some(run) => format!(
             "Consolidated {} by process {}; usage judged on {} (Used within {} days, Rarely Used within {}). {}",
-            crate::output::time(&run.consolidated_at),
+            utc_time(&run.consolidated_at),
             run.process_id.map_or("-".into(), |id| id.to_string()),
             run.as_of,
             run.used_days,
@@ -171,4 +229,29 @@ pub fn subject(target: &[String]) -> Result<(Subject, String)> {
              (the ids are in 'inventory product-usage' and 'inventory explain device NAME')"
         ),
     }
+}
+
+impl std::str::FromStr for View {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        View::ALL
+            .into_iter()
+            .find(|v| v.name() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = View::ALL.iter().map(|v| v.name()).collect();
+                format!("no view named '{name}' (known: {})", known.join(", "))
+            })
+    }
+}
+
+/// An RFC 3339 time as `YYYY-MM-DD HH:MM:SS UTC` (unparsable text as it is).
+pub fn utc_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M:%S UTC")
+                .to_string()
+        })
+        .unwrap_or_else(|_| rfc3339.to_owned())
 }

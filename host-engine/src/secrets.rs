@@ -1,6 +1,6 @@
 //! Where secret parameter values come from: never a plain argument.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -45,8 +45,12 @@ pub fn parse_secret_arg(text: &str) -> Result<(String, SecretSource), String> {
     Ok((key.trim().to_owned(), source.parse()?))
 }
 
+/// Asks a person for a secret (on a terminal, without echo); the face that
+/// has a person to ask supplies it.
+pub type Prompt = fn(&str) -> Result<String>;
+
 /// Reads a secret's value; `label` names it in prompts and errors.
-pub fn read_secret(source: &SecretSource, label: &str) -> Result<String> {
+pub fn read_secret(source: &SecretSource, label: &str, prompt: Option<Prompt>) -> Result<String> {
     let value = match source {
         SecretSource::Env(var) => std::env::var(var)
             .with_context(|| format!("{label}: the environment variable {var} is not set"))?,
@@ -59,7 +63,12 @@ pub fn read_secret(source: &SecretSource, label: &str) -> Result<String> {
                 .with_context(|| format!("{label}: cannot read standard input"))?;
             text
         }
-        SecretSource::Prompt => prompt(label)?,
+        SecretSource::Prompt => match prompt {
+            Some(prompt) => prompt(label)?,
+            None => bail!(
+                "{label} is needed, but there is no terminal to ask on: pass it with --secret KEY=env:VAR, file:PATH or stdin"
+            ),
+        },
     };
     let value = value
         .strip_suffix('\n')
@@ -70,17 +79,6 @@ pub fn read_secret(source: &SecretSource, label: &str) -> Result<String> {
         bail!("{label}: the secret is empty");
     }
     Ok(value)
-}
-
-/// Asks on the terminal without echo; fails when there is no terminal.
-pub fn prompt(label: &str) -> Result<String> {
-    if !std::io::stdin().is_terminal() {
-        bail!(
-            "{label} is needed, but there is no terminal to ask on: pass it with --secret KEY=env:VAR, file:PATH or stdin"
-        );
-    }
-    rpassword::prompt_password(format!("{label}: "))
-        .with_context(|| format!("reading {label} from the terminal"))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::host::Host;
-use super::secrets_input::{SecretSource, prompt, read_secret};
+use super::secrets::{Prompt, SecretSource, read_secret};
 
 /// What an operator typed for a connector's parameters.
 #[derive(Debug, Clone, Default)]
@@ -24,8 +24,9 @@ pub struct ParameterInput {
     pub secrets: Vec<(String, SecretSource)>,
     /// `--unset KEY` (edit only).
     pub unset: Vec<String>,
-    /// Ask on the terminal for required secrets not given otherwise.
-    pub interactive: bool,
+    /// How to ask a person for secrets: for `prompt` sources, and for
+    /// required secrets not given otherwise. `None` where nobody can be asked.
+    pub prompt: Option<Prompt>,
 }
 
 /// Applies the operator's input to `base` and validates the result against
@@ -84,7 +85,10 @@ pub fn build_parameters(
         if !f.kind.is_secret() {
             bail!("{key} is not a secret: pass it with --param {key}=VALUE");
         }
-        parameters.insert(key.clone(), Value::String(read_secret(source, &f.label)?));
+        parameters.insert(
+            key.clone(),
+            Value::String(read_secret(source, &f.label, input.prompt)?),
+        );
     }
     for key in &input.unset {
         field(key)?;
@@ -95,7 +99,9 @@ pub fn build_parameters(
         .iter()
         .filter(|f| f.kind.is_secret() && f.required && f.default.is_none())
     {
-        if !parameters.contains(&f.key) && input.interactive {
+        if !parameters.contains(&f.key)
+            && let Some(prompt) = input.prompt
+        {
             parameters.insert(f.key.clone(), Value::String(prompt(&f.label)?));
         }
     }
@@ -216,7 +222,7 @@ pub async fn edit(
         handle,
         current,
         &ParameterInput {
-            interactive: false,
+            prompt: None,
             ..input.clone()
         },
     )?;

@@ -1,0 +1,28 @@
+//! The invhost engine: everything a host does, free of any command line,
+//! terminal or HTTP. The `invhost` command line and `invhost serve` are
+//! faces over it.
+//!
+//! - [`host::Host`]: the configured host ([`Settings`]), its plugin
+//!   registry, its repository store (recovering from dead hosts on open).
+//! - [`actions`]: the operator's actions (`Sync Data - <connector>`,
+//!   `Generate Report - Basic Inventory Consolidation`).
+//! - [`execute`] and [`consolidate`]: running them as processes in the log;
+//!   [`cancel`]: stopping them; [`processes`]: recording their ends,
+//!   recovery and the log's view.
+//! - [`connectors`], [`repositories`], [`inventory`], [`plugins`]: the rest
+//!   of what operators do; [`secrets`]: where secret values come from.
+
+pub mod actions;
+pub mod cancel;
+pub mod connectors;
+pub mod consolidate;
+pub mod execute;
+pub mod host;
+pub mod inventory;
+pub mod plugins;
+pub mod processes;
+pub mod repositories;
+pub mod secrets;
+mod settings;
+
+pub use settings::Settings;
