@@ -2,6 +2,7 @@
 //! order of increasing precedence.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use repo_store::consolidation::Thresholds;
@@ -23,6 +24,9 @@ pub struct ConfigFile {
     /// How consolidation names products and judges usage.
     #[serde(default)]
     pub consolidation: ConsolidationFile,
+    /// Seconds without a sign of life after which other hosts take a
+    /// running process's host for dead (default 60).
+    pub heartbeat_timeout_secs: Option<u64>,
 }
 
 /// The `[consolidation]` table of `invhost.toml`.
@@ -102,7 +106,24 @@ pub fn load(args: &GlobalArgs) -> Result<Config> {
             .map_or("invhost.toml".into(), |p| p.display().to_string());
         anyhow::bail!("invalid configuration file {source}: [consolidation] {e}");
     }
+    let heartbeat_timeout = match std::env::var("INVHOST_HEARTBEAT_TIMEOUT") {
+        Ok(secs) => secs
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs)
+            .with_context(|| {
+                format!(
+                    "INVHOST_HEARTBEAT_TIMEOUT must be a whole number of seconds above 0, not '{secs}'"
+                )
+            })?,
+        Err(_) => file
+            .heartbeat_timeout_secs
+            .map_or(Config::HEARTBEAT_TIMEOUT, Duration::from_secs),
+    };
     Ok(Config {
+        heartbeat_timeout,
         data_dir,
         plugin_dirs,
         default_plugin_dir,

@@ -9,6 +9,10 @@ pub enum StopReason {
     Interrupt,
     /// SIGTERM, as `systemctl stop` and container runtimes send it.
     Terminate,
+    /// `invhost process cancel`, from this host or another.
+    Requested,
+    /// The service is shutting down (`invhost serve` got SIGTERM or Ctrl-C).
+    Shutdown,
 }
 
 impl StopReason {
@@ -17,6 +21,8 @@ impl StopReason {
         match self {
             StopReason::Interrupt => "cancelled by the operator (Ctrl-C)",
             StopReason::Terminate => "stopped by SIGTERM",
+            StopReason::Requested => "cancelled with invhost process cancel",
+            StopReason::Shutdown => "host shutting down",
         }
     }
 
@@ -25,6 +31,7 @@ impl StopReason {
         match self {
             StopReason::Interrupt => 130,
             StopReason::Terminate => 143,
+            StopReason::Requested | StopReason::Shutdown => 1,
         }
     }
 }

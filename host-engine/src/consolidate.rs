@@ -2,40 +2,26 @@
 //! rebuilds a repository's consolidated data in one transaction.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use anyhow::{Context, Result};
 use repo_store::consolidation::{Catalog, Request};
 use repo_store::{ProcessRow, ProcessStatus, RepositoryRow, Store, StoreError};
 
 use super::cancel::Cancel;
-use super::execute::{Live, LiveStats, one_line};
-use super::host::{Host, host_id};
+use super::execute::one_line;
+use super::host::Host;
 
-/// Runs a queued consolidation process to its end.
+/// Runs a claimed consolidation process to its end and records it.
 pub async fn run(
     host: &Host,
     store: &Store,
-    process: ProcessRow,
+    process: &ProcessRow,
     repository: &RepositoryRow,
     catalog: &Catalog,
-    live: &Live,
     cancel: &std::sync::Arc<Cancel>,
 ) -> Result<ProcessRow> {
-    store.start_process(process.id, &host_id()).await?;
-    if let Ok(mut stats) = live.lock() {
-        *stats = LiveStats {
-            process: Some((process.id, process.action.clone())),
-            started: Some(Instant::now()),
-            ..Default::default()
-        };
-    }
-    let span = tracing::info_span!("process", id = process.id, repository = %repository.name);
-    let _entered = span.enter();
-    tracing::info!(action = %process.action, "Process started.");
-
     // A sign of life while the transaction runs.
-    let beat = super::processes::keep_alive(store, process.id);
+    let beat = super::processes::keep_alive(store, process.id, host.config.heartbeat_every());
     let request = Request {
         repository_id: repository.id,
         process_id: Some(process.id),
@@ -72,7 +58,7 @@ pub async fn run(
     super::processes::record_end(
         store,
         &host.config.data_dir,
-        &process,
+        process,
         status,
         &BTreeMap::new(),
         Some(one_line(&message)),

@@ -18,7 +18,6 @@ use tokio::sync::mpsc;
 use super::actions::Action;
 use super::cancel::Cancel;
 use super::host::{Host, host_id};
-use super::processes::HEARTBEAT_EVERY;
 
 /// How long the writer waits for the next batch before committing what it
 /// staged (it commits every 25,000 rows otherwise).
@@ -58,8 +57,10 @@ impl LiveStats {
 /// Shared between the run and whoever draws its progress.
 pub type Live = Arc<Mutex<LiveStats>>;
 
-/// Queues the action's process and runs it; returns the finished processes
-/// in the order they ran (a sync, then the consolidation it queued).
+/// Queues the action's process, waits its turn (another process of the
+/// same connector, or the repository's consolidation, may be running on any
+/// host) and runs it here; returns the finished processes in the order they
+/// ran (a sync, then the consolidation it queued).
 pub async fn execute(
     host: &Host,
     store: &Store,
@@ -67,9 +68,33 @@ pub async fn execute(
     live: &Live,
     cancel: &Arc<Cancel>,
 ) -> Result<Vec<ProcessRow>> {
+    let process = enqueue(host, store, request, "operator").await?;
+    let mut processes = Vec::new();
+    let mut next = Some(process);
+    while let Some(process) = next.take() {
+        let Some(claimed) = wait_turn(store, &process, live, cancel).await? else {
+            processes.push(store.process(process.id).await?);
+            break;
+        };
+        let ran = super::runner::run_claimed(host, store, claimed, live, cancel).await?;
+        processes.push(ran.finished);
+        // The consolidation a sync queued runs here too, unless stopped.
+        next = ran.queued.filter(|_| !cancel.is_cancelled());
+    }
+    Ok(processes)
+}
+
+/// Checks the request and queues its process, as `trigger`; a host
+/// (this one, or `invhost serve` anywhere) runs it when its turn comes.
+pub async fn enqueue(
+    host: &Host,
+    store: &Store,
+    request: &ExecuteRequest,
+    trigger: &str,
+) -> Result<ProcessRow> {
     let repository = store.repository(&request.repository).await?;
     let connector = match super::actions::resolve(store, &request.action).await? {
-        Action::Sync(connector) => connector,
+        Action::Sync(connector) => Some(connector),
         Action::Consolidation => {
             if request.clean {
                 anyhow::bail!("--clean applies to sync actions only");
@@ -82,141 +107,104 @@ pub async fn execute(
                 );
             }
             // The rules are checked before anything is queued.
-            let catalog = host.catalog()?;
-            let process = queue_consolidation(store, &repository, None).await?;
-            let finished =
-                consolidate(host, store, process, &repository, &catalog, live, cancel).await?;
-            return Ok(vec![finished]);
+            host.catalog()?;
+            None
         }
     };
-    // A sync that queues consolidation checks the rules before it starts.
-    let catalog = match connector.run_consolidation {
-        true => Some(host.catalog().with_context(|| {
+    if let Some(connector) = connector.as_ref().filter(|c| c.run_consolidation) {
+        // A sync that queues consolidation checks the rules before it starts.
+        host.catalog().with_context(|| {
             format!(
                 "connector '{}' runs consolidation after its sync",
                 connector.name
             )
-        })?),
-        false => None,
-    };
-    let process = store
-        .queue_exclusive(
-            &connector.name,
-            NewProcess {
-                parent_id: None,
-                repository_id: repository.id,
-                connector_id: Some(connector.id),
-                action: request.action.clone(),
-                trigger: "operator".into(),
-                clean: request.clean,
-                host: Some(host_id()),
-            },
-        )
-        .await?;
-    let finished = run_sync(host, store, process, &connector, &repository, live, cancel).await?;
-    let synced = finished.status == ProcessStatus::Succeeded.as_str();
-    let mut processes = vec![finished];
-    if let (Some(reason), Some(_), true) = (cancel.reason(), &catalog, synced) {
-        tracing::warn!(
-            reason = reason.describe(),
-            "The sync published before the stop request; the consolidation after it is not run."
-        );
+        })?;
     }
-    if let Some(catalog) = catalog
-        && synced
-        && !cancel.is_cancelled()
-    {
-        let parent = processes[0].id;
-        // The sync's result stands whatever happens to the consolidation.
-        match queue_consolidation(store, &repository, Some(parent)).await {
-            Ok(process) => {
-                match consolidate(host, store, process, &repository, &catalog, live, cancel).await {
-                    Ok(done) => processes.push(done),
-                    Err(e) => {
-                        tracing::error!(error = %format!("{e:#}"), "The consolidation could not run.")
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), "The consolidation could not be queued.")
-            }
-        }
-    }
-    Ok(processes)
+    Ok(store
+        .queue_process(NewProcess {
+            parent_id: None,
+            repository_id: repository.id,
+            connector_id: connector.map(|c| c.id),
+            action: request.action.clone(),
+            trigger: trigger.into(),
+            clean: request.clean,
+            host: Some(host_id()),
+        })
+        .await?)
 }
 
-/// Runs a queued consolidation; if the run itself cannot be recorded, the
-/// process is marked failed rather than left queued.
-async fn consolidate(
-    host: &Host,
+/// Claims `process` for this host as soon as it may run; `None` if it was
+/// stopped while waiting (it is then cancelled, and never runs).
+async fn wait_turn(
     store: &Store,
-    process: ProcessRow,
-    repository: &RepositoryRow,
-    catalog: &repo_store::consolidation::Catalog,
+    process: &ProcessRow,
     live: &Live,
     cancel: &Arc<Cancel>,
-) -> Result<ProcessRow> {
-    let id = process.id;
-    match super::consolidate::run(host, store, process, repository, catalog, live, cancel).await {
-        Ok(done) => Ok(done),
-        Err(e) => {
-            let reason = one_line(&format!("the consolidation could not run: {e:#}"));
-            store.fail_process(id, &reason).await.ok();
-            Ok(store.process(id).await.map_err(|_| e)?)
+) -> Result<Option<ProcessRow>> {
+    let mut said = false;
+    loop {
+        if let Some(claimed) = store.claim(&host_id(), Some(process.id)).await? {
+            return Ok(Some(claimed));
         }
+        let current = store.process(process.id).await?;
+        if current.status != ProcessStatus::Queued.as_str() {
+            // Cancelled from elsewhere (or claimed by another host).
+            return Ok(None);
+        }
+        if let Some(reason) = cancel.reason() {
+            store.request_cancel(process.id, reason.describe()).await?;
+            return Ok(None);
+        }
+        if !said {
+            said = true;
+            if let Ok(mut stats) = live.lock() {
+                stats.notes.push(format!(
+                    "Process {} '{}' waits for its turn: another process of the same connector \
+                     (or this repository's consolidation) is queued or running.",
+                    process.id, process.action
+                ));
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
 
-/// Queues the repository's consolidation; `parent` is the sync that asked for it.
-async fn queue_consolidation(
+/// Queues the repository's consolidation after the sync `parent`.
+pub(crate) async fn queue_consolidation(
     store: &Store,
-    repository: &RepositoryRow,
-    parent: Option<i64>,
+    repository_id: i64,
+    parent: i64,
 ) -> Result<ProcessRow> {
     Ok(store
         .queue_process(NewProcess {
-            parent_id: parent,
-            repository_id: repository.id,
+            parent_id: Some(parent),
+            repository_id,
             connector_id: None,
             action: super::actions::CONSOLIDATION.into(),
-            trigger: match parent {
-                Some(_) => "after sync".into(),
-                None => "operator".into(),
-            },
+            trigger: "after sync".into(),
             clean: false,
             host: Some(host_id()),
         })
         .await?)
 }
 
-async fn run_sync(
+/// Runs a claimed sync to its end and records it.
+pub(crate) async fn run_sync(
     host: &Host,
     store: &Store,
-    process: ProcessRow,
+    process: &ProcessRow,
     connector: &ConnectorRow,
     repository: &RepositoryRow,
     live: &Live,
     cancel: &Arc<Cancel>,
 ) -> Result<ProcessRow> {
-    store.start_process(process.id, &host_id()).await?;
-    if let Ok(mut stats) = live.lock() {
-        *stats = LiveStats {
-            process: Some((process.id, process.action.clone())),
-            started: Some(Instant::now()),
-            ..Default::default()
-        };
-    }
-    let span = tracing::info_span!("process", id = process.id, repository = %repository.name, connector = %connector.name);
-    let _entered = span.enter();
-    tracing::info!(action = %process.action, clean = process.clean, "Process started.");
-
     // A success is recorded with the publication, in one transaction; a
     // failure publishes nothing and is recorded here.
-    if let Err(failure) = sync(host, store, &process, connector, repository, live, cancel).await {
+    if let Err(failure) = sync(host, store, process, connector, repository, live, cancel).await {
         super::processes::record_end(
             store,
             &host.config.data_dir,
-            &process,
+            process,
             failure.status,
             &BTreeMap::new(),
             Some(one_line(&failure.message)),
@@ -224,9 +212,7 @@ async fn run_sync(
         .await
         .context("recording the process's end")?;
     }
-    let finished = store.process(process.id).await?;
-    tracing::info!(status = %finished.status, "Process finished.");
-    Ok(finished)
+    Ok(store.process(process.id).await?)
 }
 
 /// Why a sync did not publish.
@@ -293,7 +279,7 @@ async fn sync(
     let mut write_error = None;
     // A sign of life on a timer, not only when a batch arrives: a connector
     // may wait minutes for Graph (an export job, a long Retry-After).
-    let mut beat = tokio::time::interval(HEARTBEAT_EVERY);
+    let mut beat = tokio::time::interval(host.config.heartbeat_every());
     beat.tick().await;
     loop {
         tokio::select! {
@@ -353,7 +339,7 @@ async fn sync(
         }
         return Err(failure);
     }
-    let _alive = super::processes::keep_alive(store, process.id);
+    let _alive = super::processes::keep_alive(store, process.id, host.config.heartbeat_every());
     writer
         .publish(|report| ProcessEnd {
             counts: report.written.clone(),

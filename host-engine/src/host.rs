@@ -37,7 +37,7 @@ impl Host {
     /// the staging tables of syncs that will never publish.
     pub async fn store(&self) -> Result<Store> {
         let store = Store::connect(&self.config.database).await?;
-        super::processes::recover(&store, &self.config.data_dir)
+        super::processes::recover(&store, &self.config.data_dir, self.config.heartbeat_timeout)
             .await
             .context("checking for interrupted processes")?;
         Ok(store)

@@ -6,7 +6,8 @@
 //!   registry, its repository store (recovering from dead hosts on open).
 //! - [`actions`]: the operator's actions (`Sync Data - <connector>`,
 //!   `Generate Report - Basic Inventory Consolidation`).
-//! - [`execute`] and [`consolidate`]: running them as processes in the log;
+//! - [`execute`] (queue, wait for the turn, run), [`runner`] (the one
+//!   process runner) and [`consolidate`]: running them as processes in the log;
 //!   [`cancel`]: stopping them; [`processes`]: recording their ends,
 //!   recovery and the log's view.
 //! - [`connectors`], [`repositories`], [`inventory`], [`plugins`]: the rest
@@ -22,6 +23,7 @@ pub mod inventory;
 pub mod plugins;
 pub mod processes;
 pub mod repositories;
+pub mod runner;
 pub mod secrets;
 mod settings;
 

@@ -11,26 +11,21 @@ use connector_core::RecordKind;
 use repo_store::{ProcessFilter, ProcessRow, ProcessStatus, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
-/// A running process whose host has not shown a sign of life for this long
-/// is taken for dead (several hosts may share a PostgreSQL repository).
-pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(300);
-/// How often a running process shows a sign of life.
-pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
-
-/// The message of a process whose host vanished, as recovery writes it.
+/// How the message of a process whose host vanished starts, as recovery
+/// writes it (the host and its last heartbeat follow).
 const ORPHANED: &str = "the host running it stopped before it finished (killed or crashed)";
 
-/// Shows a sign of life of process `id` every [`HEARTBEAT_EVERY`] until the
+/// Shows a sign of life of process `id` every `every` until the
 /// returned guard is dropped: for the stretches where the work itself
 /// cannot (a publication or a consolidation, one transaction each, perhaps
 /// waiting for a lock). On PostgreSQL only: on SQLite that transaction
 /// holds the only write lock, and the hosts sharing the file are on one
 /// machine, where recovery asks whether the process is alive.
-pub fn keep_alive(store: &Store, id: i64) -> KeepAlive {
+pub fn keep_alive(store: &Store, id: i64, every: Duration) -> KeepAlive {
     let task = (store.backend() == repo_store::Backend::Postgres).then(|| {
         let store = store.clone();
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(HEARTBEAT_EVERY);
+            let mut every = tokio::time::interval(every);
             every.tick().await;
             loop {
                 every.tick().await;
@@ -218,9 +213,9 @@ pub async fn replay_unrecorded(store: &Store, data_dir: &Path) -> Result<u64> {
 /// What a host does when it opens the store: writes the ends the journal
 /// kept, marks failed the processes of dead hosts, and drops the staging
 /// tables of syncs that will never publish.
-pub async fn recover(store: &Store, data_dir: &Path) -> Result<()> {
+pub async fn recover(store: &Store, data_dir: &Path, timeout: Duration) -> Result<()> {
     replay_unrecorded(store, data_dir).await?;
-    recover_interrupted(store).await?;
+    recover_interrupted(store, timeout).await?;
     // Staging tables are never read: one left for later costs disk, not data.
     if let Err(e) = store.drop_abandoned_stages().await {
         tracing::warn!(error = %e, "Could not drop the staging tables of interrupted syncs; a later start will.");
@@ -230,8 +225,9 @@ pub async fn recover(store: &Store, data_dir: &Path) -> Result<()> {
 
 /// Marks failed the processes left `running` or `queued` by a host that died:
 /// on this machine, one whose process no longer exists; elsewhere, one
-/// whose heartbeat is older than [`HEARTBEAT_TIMEOUT`].
-pub async fn recover_interrupted(store: &Store) -> Result<u64> {
+/// whose heartbeat is older than `timeout`. The message names the host and
+/// its last sign of life.
+pub async fn recover_interrupted(store: &Store, timeout: Duration) -> Result<u64> {
     let here = super::host::hostname();
     let mut failed = 0;
     for status in [ProcessStatus::Running, ProcessStatus::Queued] {
@@ -242,7 +238,19 @@ pub async fn recover_interrupted(store: &Store) -> Result<u64> {
         for process in store.processes(&filter).await? {
             // Only while it is still open: a sync may have published and
             // ended since it was listed.
-            if is_orphan(&process, &here) && store.fail_process(process.id, ORPHANED).await? {
+            if !is_orphan(&process, &here, timeout) {
+                continue;
+            }
+            let last = process
+                .heartbeat_at
+                .or(process.started_at)
+                .unwrap_or(process.queued_at);
+            let reason = format!(
+                "{ORPHANED}: host {}, last sign of life {}",
+                process.host.as_deref().unwrap_or("unknown"),
+                last.format("%Y-%m-%d %H:%M:%S UTC")
+            );
+            if store.fail_process(process.id, &reason).await? {
                 tracing::warn!(process = process.id, action = %process.action, "Marked an interrupted process failed.");
                 failed += 1;
             }
@@ -251,7 +259,7 @@ pub async fn recover_interrupted(store: &Store) -> Result<u64> {
     Ok(failed)
 }
 
-fn is_orphan(process: &ProcessRow, here: &str) -> bool {
+fn is_orphan(process: &ProcessRow, here: &str, timeout: Duration) -> bool {
     let Some((host, pid)) = process.host.as_deref().and_then(|h| h.rsplit_once(':')) else {
         return true;
     };
@@ -265,7 +273,7 @@ fn is_orphan(process: &ProcessRow, here: &str) -> bool {
     Utc::now()
         .signed_duration_since(last)
         .to_std()
-        .is_ok_and(|age| age > HEARTBEAT_TIMEOUT)
+        .is_ok_and(|age| age > timeout)
 }
 
 fn pid_alive(pid: u32) -> bool {
@@ -431,7 +439,9 @@ mod tests {
         // Meanwhile another host took the process's host for dead.
         store.fail_process(id, ORPHANED).await.unwrap();
         // The next start records the real reason.
-        recover(&store, dir.path()).await.unwrap();
+        recover(&store, dir.path(), Duration::from_secs(60))
+            .await
+            .unwrap();
         let process = store.process(id).await.unwrap();
         assert_eq!(process.status, "failed");
         assert_eq!(process.message.as_deref(), Some(reason));

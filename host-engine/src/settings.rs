@@ -3,6 +3,7 @@
 //! their flags, and hand the engine this.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use repo_store::consolidation::Thresholds;
 
@@ -23,4 +24,19 @@ pub struct Settings {
     pub rule_files: Vec<PathBuf>,
     /// Usage thresholds.
     pub thresholds: Thresholds,
+    /// A running process whose host shows no sign of life for this long is
+    /// taken for dead by the other hosts (its own machine's hosts ask
+    /// whether its process still exists).
+    pub heartbeat_timeout: Duration,
+}
+
+impl Settings {
+    /// The default of [`Settings::heartbeat_timeout`].
+    pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(60);
+
+    /// How often a running process shows a sign of life: a quarter of the
+    /// timeout, at least every second.
+    pub fn heartbeat_every(&self) -> Duration {
+        (self.heartbeat_timeout / 4).max(Duration::from_secs(1))
+    }
 }

@@ -16,6 +16,7 @@ mod error;
 mod migration;
 mod mutations;
 mod queries;
+mod queue;
 mod raw;
 mod secrets;
 mod writer;
@@ -28,6 +29,7 @@ pub use entities::{
 pub use error::StoreError;
 pub use mutations::{NewConnector, NewProcess, ProcessStatus};
 pub use queries::{Page, ProcessFilter};
+pub use queue::CancelOutcome;
 
 pub use raw::{RawTable, raw_table};
 pub use secrets::SecretKey;

@@ -377,8 +377,8 @@ impl Store {
         .await
     }
 
-    /// Ends a process that has not ended, or that failed with exactly the
-    /// message `replaces` (the placeholder recovery writes for a host that
+    /// Ends a process that has not ended, or that failed with a message
+    /// starting with `replaces` (what recovery writes for a host that
     /// vanished); returns whether it did.
     pub async fn end_process(
         &self,
@@ -406,7 +406,7 @@ impl Store {
         let replaceable = match replaces {
             Some(placeholder) => open.or(Expr::col(process::Column::Status)
                 .eq(ProcessStatus::Failed.as_str())
-                .and(Expr::col(process::Column::Message).eq(placeholder))),
+                .and(Expr::col(process::Column::Message).like(format!("{placeholder}%")))),
             None => open,
         };
         update

@@ -302,12 +302,25 @@ async fn cancellation_keeps_the_previous_data(db: &TestDb) {
             let child = s.spawn(&args);
             let running = s.wait_for_status("running");
             if signal_name == "-INT" && !clean {
-                // A second execute of the same connector is refused while it runs.
-                let (code, _, stderr) = s.invhost.run(&args);
-                assert_eq!(code, 1);
-                assert!(
-                    stderr.contains("connector 'Flood' is already running"),
-                    "{stderr}"
+                // A second execute of the same connector waits its turn,
+                // saying so; stopped while it waits, it never runs.
+                let second = s.spawn(&args);
+                let waiting = s.wait_for_status("queued");
+                assert_ne!(waiting["id"], running["id"]);
+                std::thread::sleep(Duration::from_millis(500));
+                assert_eq!(s.last_process()["status"], "queued", "it waits");
+                signal(&second, "-INT");
+                let output = second.wait_with_output().unwrap();
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                assert!(stderr.contains("waits for its turn"), "{stderr}");
+                assert_eq!(output.status.code(), Some(130), "{stderr}");
+                let waited = s.last_process();
+                assert_eq!(waited["id"], waiting["id"]);
+                assert_eq!(waited["status"], "cancelled");
+                assert_eq!(
+                    waited["started_at"],
+                    serde_json::Value::Null,
+                    "it never ran"
                 );
             }
             // Let it stage a good many rows first.

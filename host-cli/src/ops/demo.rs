@@ -32,6 +32,7 @@ pub fn config(base: &Config) -> Result<Config> {
         default_plugin_dir: base.default_plugin_dir,
         rule_files: base.rule_files.clone(),
         thresholds: base.thresholds.clone(),
+        heartbeat_timeout: base.heartbeat_timeout,
     })
 }
 

@@ -38,6 +38,8 @@ pub struct Model {
     pub host: Option<String>,
     /// Last sign of life of a running process.
     pub heartbeat_at: Option<ChronoDateTimeUtc>,
+    /// Who asked a running process to stop, and why (`invhost process cancel`).
+    pub cancel_requested: Option<String>,
 }
 
 /// No relations are navigated through SeaORM.
