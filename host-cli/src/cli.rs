@@ -6,8 +6,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
     action::ActionCommand, connector::ConnectorCommand, demo::DemoArgs, execute::ExecuteArgs,
-    inventory::InventoryArgs, plugin::PluginCommand, process_log::ProcessLogArgs,
-    repository::RepositoryCommand,
+    inventory::InventoryArgs, plugin::PluginCommand, process::ProcessCommand,
+    process_log::ProcessLogArgs, repository::RepositoryCommand, serve::ServeArgs,
 };
 
 /// invhost: pull inventory, licences and usage from the systems you run into
@@ -67,6 +67,12 @@ pub enum Command {
     Execute(ExecuteArgs),
     /// The process log: every action queued, running or done.
     ProcessLog(ProcessLogArgs),
+    /// One process: cancel.
+    #[command(subcommand)]
+    Process(ProcessCommand),
+    /// Run as a service: claim queued processes and run them, beside any
+    /// other hosts on the same database, until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
     /// Read a repository's inventory.
     Inventory(InventoryArgs),
     /// See the whole product work: the built-in Graph simulator, synced into a fresh SQLite repository.

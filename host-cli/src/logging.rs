@@ -4,10 +4,13 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the subscriber. `INVHOST_LOG` (EnvFilter syntax) wins over the flags.
-pub fn init(verbose: u8, quiet: bool) {
+/// Installs the subscriber. `INVHOST_LOG` (EnvFilter syntax) wins over the
+/// flags. A service (`serve`) logs at info by default: one line per process
+/// start and end.
+pub fn init(verbose: u8, quiet: bool, service: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
+        (false, 0) if service => "info",
         (false, 0) => "warn",
         (false, 1) => "info",
         (false, 2) => "debug",

@@ -7,7 +7,8 @@ use host_cli::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    host_cli::logging::init(cli.global.verbose, cli.global.quiet);
+    let service = matches!(cli.command, host_cli::cli::Command::Serve(_));
+    host_cli::logging::init(cli.global.verbose, cli.global.quiet, service);
     match host_cli::commands::exec(cli) {
         Ok(code) => code,
         Err(error) => {

@@ -223,14 +223,16 @@ pub async fn recover(store: &Store, data_dir: &Path, timeout: Duration) -> Resul
     Ok(())
 }
 
-/// Marks failed the processes left `running` or `queued` by a host that died:
+/// Marks failed the processes left `running` by a host that died:
 /// on this machine, one whose process no longer exists; elsewhere, one
 /// whose heartbeat is older than `timeout`. The message names the host and
 /// its last sign of life.
 pub async fn recover_interrupted(store: &Store, timeout: Duration) -> Result<u64> {
     let here = super::host::hostname();
     let mut failed = 0;
-    for status in [ProcessStatus::Running, ProcessStatus::Queued] {
+    // Queued processes wait for any host (the queue is durable); only
+    // running ones belong to a host.
+    for status in [ProcessStatus::Running] {
         let filter = ProcessFilter {
             status: Some(status),
             ..Default::default()

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use repo_store::{ProcessRow, ProcessStatus, Store};
+use tracing::Instrument;
 
 use super::cancel::{Cancel, StopReason};
 use super::execute::{Live, LiveStats, one_line};
@@ -50,8 +51,22 @@ pub async fn run_claimed(
         .into_iter()
         .find(|r| r.id == process.repository_id)
         .ok_or_else(|| anyhow!("process {}: its repository is gone", process.id))?;
+    // The span follows the future from thread to thread (an entered guard
+    // held across an await would not).
     let span = tracing::info_span!("process", id = process.id, repository = %repository.name);
-    let _entered = span.enter();
+    run_in_span(host, store, process, repository, live, cancel)
+        .instrument(span)
+        .await
+}
+
+async fn run_in_span(
+    host: &Host,
+    store: &Store,
+    process: ProcessRow,
+    repository: repo_store::RepositoryRow,
+    live: &Live,
+    cancel: &Arc<Cancel>,
+) -> Result<Ran> {
     tracing::info!(action = %process.action, trigger = %process.trigger, clean = process.clean, "Process started.");
     let watcher = watch_for_stop(store, process.id, cancel);
 

@@ -46,7 +46,6 @@ impl Store {
         host: &str,
         only: Option<i64>,
     ) -> Result<Option<process::Model>, StoreError> {
-        let now = Utc::now();
         let only_clause = only.map_or(String::new(), |id| format!(" AND p.id = {id}"));
         let condition = format!(
             "p.status = 'queued'{only_clause} \
@@ -71,16 +70,23 @@ impl Store {
                     ),
                 )
             }
-            Backend::Sqlite => (
-                DbBackend::Sqlite,
-                format!(
-                    "UPDATE processes SET status = 'running', started_at = ?1, heartbeat_at = ?1, \
+            Backend::Sqlite => {
+                // Take the write lock before reading the clock: a claim that
+                // waited for it must not record a start time before the
+                // claims that went first.
+                txn.execute_unprepared("UPDATE processes SET status = status WHERE id = -1")
+                    .await?;
+                (
+                    DbBackend::Sqlite,
+                    format!(
+                        "UPDATE processes SET status = 'running', started_at = ?1, heartbeat_at = ?1, \
                      host = ?2 WHERE id = (SELECT p.id FROM processes p WHERE {condition} \
                      ORDER BY p.id LIMIT 1) RETURNING id"
-                ),
-            ),
+                    ),
+                )
+            }
         };
-        let values: [Value; 2] = [now.into(), host.into()];
+        let values: [Value; 2] = [Utc::now().into(), host.into()];
         let row = txn
             .query_one(Statement::from_sql_and_values(backend, sql, values))
             .await?;

@@ -494,21 +494,25 @@ impl SyncWriter {
         if end.is_some() {
             // Before anything is copied: a process another host took for
             // dead (and whose staging it may have dropped) publishes nothing.
-            let lock = match backend {
-                Backend::Postgres => " FOR UPDATE",
-                Backend::Sqlite => "",
-            };
-            let row = txn
-                .query_one(Statement::from_string(
+            // A write, so that SQLite takes its write lock here rather than
+            // upgrade a read later (which fails at once if another host
+            // wrote in between); on PostgreSQL it locks the process's row.
+            let alive = txn
+                .execute(Statement::from_sql_and_values(
                     self.store.db_backend(),
-                    format!(
-                        "SELECT status FROM processes WHERE id = {}{lock}",
-                        self.run_id
-                    ),
+                    match backend {
+                        Backend::Postgres => {
+                            "UPDATE processes SET heartbeat_at = $1 WHERE id = $2 AND status = 'running'"
+                        }
+                        Backend::Sqlite => {
+                            "UPDATE processes SET heartbeat_at = ? WHERE id = ? AND status = 'running'"
+                        }
+                    },
+                    [chrono::Utc::now().into(), self.run_id.into()],
                 ))
-                .await?;
-            let status: Option<String> = row.map(|r| r.try_get("", "status")).transpose()?;
-            if status.as_deref() != Some(ProcessStatus::Running.as_str()) {
+                .await?
+                .rows_affected();
+            if alive == 0 {
                 txn.rollback().await?;
                 return Err(self.no_longer_running());
             }

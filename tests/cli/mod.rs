@@ -5,4 +5,5 @@ mod demo;
 mod plugin;
 mod publication;
 mod secrets;
+mod service;
 mod workflow;

@@ -31,6 +31,10 @@ pub struct ExecuteArgs {
     /// Clean sync: replace everything this connector holds in the repository (only on success).
     #[arg(long)]
     pub clean: bool,
+    /// Only queue it and return: a running `invhost serve` runs it. Prints
+    /// the process id (`--json`: the process).
+    #[arg(long)]
+    pub queue: bool,
 }
 
 /// Runs `execute`. Ctrl-C or SIGTERM cancels the running process; the
@@ -42,6 +46,24 @@ pub async fn exec(args: ExecuteArgs, host: &Host, json: bool) -> Result<ExitCode
         action: args.action,
         clean: args.clean,
     };
+    if args.queue {
+        let process = execute::enqueue(host, &store, &request, "operator").await?;
+        if json {
+            let repositories: HashMap<i64, String> = store
+                .repositories()
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r.name))
+                .collect();
+            output::print_json(&process_view(&process, &repositories))?;
+        } else {
+            output::line(&format!(
+                "Process {} '{}' queued; a running `invhost serve` runs it.",
+                process.id, process.action
+            ));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let live = Live::default();
     let cancel = Arc::new(Cancel::default());
     let signals = on_signals(Arc::clone(&cancel));

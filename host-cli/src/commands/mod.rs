@@ -6,8 +6,10 @@ pub mod demo;
 pub mod execute;
 pub mod inventory;
 pub mod plugin;
+pub mod process;
 pub mod process_log;
 pub mod repository;
+pub mod serve;
 
 use std::process::ExitCode;
 
@@ -22,7 +24,7 @@ pub fn exec(cli: Cli) -> Result<ExitCode> {
     let config = crate::config::load(&cli.global)?;
     let json = cli.global.json;
     let global = cli.global;
-    let host = Host::new(config);
+    let host = std::sync::Arc::new(Host::new(config));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -38,6 +40,8 @@ pub fn exec(cli: Cli) -> Result<ExitCode> {
             Command::ProcessLog(args) => process_log::exec(args, &host, json).await,
             Command::Inventory(args) => inventory::exec(args, &host, json).await,
             Command::Demo(args) => demo::exec(args, &host.config, json).await,
+            Command::Process(command) => process::exec(command, &host, json).await,
+            Command::Serve(args) => serve::exec(args, std::sync::Arc::clone(&host)).await,
         }
     })
 }

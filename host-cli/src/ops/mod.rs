@@ -3,7 +3,7 @@
 
 pub use host_engine::{
     actions, cancel, connectors, consolidate, execute, host, inventory, plugins, processes,
-    repositories, secrets,
+    repositories, runner, secrets,
 };
 
 pub mod demo;

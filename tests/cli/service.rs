@@ -1,0 +1,328 @@
+//! `invhost serve` as operators run it: several hosts as several processes
+//! on one database claim a queue of processes, each runs exactly once and
+//! no connector runs twice at once; a killed host's process is failed by the
+//! others, which carry on; SIGTERM stops a host cleanly.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use repo_store::{NewProcess, ProcessRow, Store};
+
+use super::workflow::Setup;
+use crate::store::support::{TestDb, on_both_backends};
+
+on_both_backends!(
+    several_hosts_run_every_queued_process_exactly_once,
+    a_killed_host_is_failed_by_the_others_which_carry_on,
+    sigterm_stops_a_host_and_publishes_nothing,
+);
+
+/// Adds `n` quick fixture connectors `F0..` (20 devices each).
+fn add_flood(s: &Setup, names: impl IntoIterator<Item = String>, count: u64) {
+    let count = format!("count={count}");
+    for name in names {
+        s.ok(&[
+            "connector",
+            "add",
+            "--type",
+            "fixture-flood",
+            "--name",
+            &name,
+            "--param",
+            &count,
+            "--param",
+            "batch=10",
+        ]);
+    }
+}
+
+/// Queues a sync of each named connector, as `execute --queue` does.
+async fn queue(store: &Store, names: &[String]) -> Vec<i64> {
+    let repository = store
+        .repository(repo_store::DEFAULT_REPOSITORY)
+        .await
+        .unwrap()
+        .id;
+    let connectors: BTreeMap<String, i64> = store
+        .connectors()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.name, c.id))
+        .collect();
+    let mut ids = Vec::new();
+    for name in names {
+        let process = store
+            .queue_process(NewProcess {
+                parent_id: None,
+                repository_id: repository,
+                connector_id: Some(connectors[name]),
+                action: format!("Sync Data - {name}"),
+                trigger: "operator".into(),
+                clean: false,
+                host: None,
+            })
+            .await
+            .unwrap();
+        ids.push(process.id);
+    }
+    ids
+}
+
+/// A running `invhost serve`; its log goes to a file (a pipe nobody reads
+/// would fill and stall it). Killed if the test ends first.
+struct Host {
+    child: Option<Child>,
+    log: tempfile::NamedTempFile,
+}
+
+impl Host {
+    fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// SIGTERM, then the exit code and the log.
+    fn stop(mut self) -> (Option<i32>, String) {
+        let child = self.child.take().unwrap();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let output = child.wait_with_output().unwrap();
+        let log = std::fs::read_to_string(self.log.path()).unwrap();
+        (output.status.code(), log)
+    }
+
+    fn kill9(mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn serve(s: &Setup, workers: u16) -> Host {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let child = s
+        .invhost
+        .cmd()
+        .args(["serve", "--workers", &workers.to_string(), "--grace", "20"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    Host {
+        child: Some(child),
+        log,
+    }
+}
+
+/// Waits until none of `ids` is queued or running.
+async fn wait_done(store: &Store, ids: &[i64], within: Duration) -> Vec<ProcessRow> {
+    let deadline = Instant::now() + within;
+    loop {
+        let all: Vec<ProcessRow> = store
+            .processes(&Default::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|p| ids.contains(&p.id))
+            .collect();
+        let open = all
+            .iter()
+            .filter(|p| p.status == "queued" || p.status == "running")
+            .count();
+        if open == 0 {
+            return all;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{open} of {} processes still open",
+            ids.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn several_hosts_run_every_queued_process_exactly_once(db: &TestDb) {
+    let store = db.store().await;
+    let s = Setup::new(db);
+    let names: Vec<String> = (0..20).map(|i| format!("F{i}")).collect();
+    add_flood(&s, names.clone(), 20);
+    // 300 syncs over 20 connectors, 15 each, queued before any host runs.
+    let queued: Vec<String> = (0..300).map(|i| names[i % 20].clone()).collect();
+    let ids = queue(&store, &queued).await;
+    let hosts: Vec<Host> = match store.backend() {
+        repo_store::Backend::Postgres => (0..3).map(|_| serve(&s, 2)).collect(),
+        repo_store::Backend::Sqlite => (0..2).map(|_| serve(&s, 2)).collect(),
+    };
+    let expected_hosts = hosts.len();
+    let done = wait_done(&store, &ids, Duration::from_secs(240)).await;
+    for host in hosts {
+        let (code, log) = host.stop();
+        assert_eq!(code, Some(0), "{log}");
+    }
+    assert_eq!(done.len(), 300);
+    for process in &done {
+        assert_eq!(process.status, "succeeded", "{process:?}");
+        assert_eq!(process.counts, r#"{"device":20}"#, "{process:?}");
+    }
+    // Several hosts took part.
+    let ran_on: BTreeSet<&str> = done.iter().filter_map(|p| p.host.as_deref()).collect();
+    assert_eq!(ran_on.len(), expected_hosts, "{ran_on:?}");
+    // No connector ever ran twice at once, and each ran in queue order.
+    let mut by_connector: BTreeMap<i64, Vec<&ProcessRow>> = BTreeMap::new();
+    for process in &done {
+        by_connector
+            .entry(process.connector_id.unwrap())
+            .or_default()
+            .push(process);
+    }
+    assert_eq!(by_connector.len(), 20);
+    for runs in by_connector.values_mut() {
+        runs.sort_by_key(|p| p.started_at);
+        assert_eq!(runs.len(), 15);
+        for pair in runs.windows(2) {
+            assert!(
+                pair[0].finished_at.unwrap() <= pair[1].started_at.unwrap(),
+                "one connector ran twice at once: {:?} and {:?}",
+                pair[0],
+                pair[1]
+            );
+            assert!(pair[0].id < pair[1].id, "queue order kept");
+        }
+    }
+    let counts = store
+        .raw_counts(
+            store
+                .repository(repo_store::DEFAULT_REPOSITORY)
+                .await
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap();
+    assert_eq!(counts[&connector_core::RecordKind::Device], 20 * 20);
+}
+
+async fn a_killed_host_is_failed_by_the_others_which_carry_on(db: &TestDb) {
+    let store = db.store().await;
+    let mut s = Setup::new(db);
+    s.invhost
+        .env
+        .push(("INVHOST_HEARTBEAT_TIMEOUT".into(), "4".into()));
+    add_flood(&s, ["Endless".to_string()], 100_000_000);
+    let quick: Vec<String> = (0..4).map(|i| format!("Q{i}")).collect();
+    add_flood(&s, quick.clone(), 20);
+    let endless = queue(&store, &["Endless".to_string()]).await;
+    let doomed = serve(&s, 1);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store.process(endless[0]).await.unwrap().status != "running" {
+        assert!(Instant::now() < deadline, "the endless sync never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let others: Vec<Host> = (0..2).map(|_| serve(&s, 1)).collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let doomed_pid = doomed.pid();
+    doomed.kill9();
+    let failed = wait_done(&store, &endless, Duration::from_secs(30)).await;
+    assert_eq!(failed[0].status, "failed");
+    let message = failed[0].message.as_deref().unwrap();
+    assert!(
+        message.contains("stopped before it finished") && message.contains("last sign of life"),
+        "{message}"
+    );
+    // The others carry on with the queue.
+    let ids = queue(&store, &quick).await;
+    let done = wait_done(&store, &ids, Duration::from_secs(60)).await;
+    assert!(done.iter().all(|p| p.status == "succeeded"), "{done:?}");
+    assert!(
+        message.contains(&format!(":{doomed_pid}")),
+        "names the host: {message}"
+    );
+    for host in others {
+        let (code, log) = host.stop();
+        assert_eq!(code, Some(0), "{log}");
+    }
+    // Nothing of the killed sync was published.
+    let devices: Vec<String> = store
+        .raw_rows(
+            store
+                .repository(repo_store::DEFAULT_REPOSITORY)
+                .await
+                .unwrap()
+                .id,
+            connector_core::RecordKind::Device,
+            repo_store::Page {
+                limit: 1_000_000,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r["connector"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        devices.iter().all(|c| c != "Endless"),
+        "nothing of the killed sync"
+    );
+    assert_eq!(devices.len(), 4 * 20);
+    assert!(store.stage_tables().await.unwrap().is_empty());
+}
+
+async fn sigterm_stops_a_host_and_publishes_nothing(db: &TestDb) {
+    let store = db.store().await;
+    let s = Setup::new(db);
+    add_flood(&s, ["Endless".to_string()], 100_000_000);
+    let ids = queue(&store, &["Endless".to_string()]).await;
+    let host = serve(&s, 2);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store.process(ids[0]).await.unwrap().status != "running" {
+        assert!(Instant::now() < deadline, "the sync never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (code, stderr) = host.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Process started."),
+        "one line per start: {stderr}"
+    );
+    assert!(stderr.contains("Process ended."), "and per end: {stderr}");
+    let process = store.process(ids[0]).await.unwrap();
+    assert_eq!(process.status, "cancelled");
+    assert!(
+        process
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("host shutting down"),
+        "{process:?}"
+    );
+    let counts = store
+        .raw_counts(
+            store
+                .repository(repo_store::DEFAULT_REPOSITORY)
+                .await
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap();
+    assert!(
+        counts.values().all(|n| *n == 0),
+        "nothing published: {counts:?}"
+    );
+}
