@@ -1,4 +1,4 @@
-//! The `o365` parameter schema: the keys of ARCHITECTURE.md §2, a public interface.
+//! The `o365` parameter schema: keys operators script against, a public interface.
 
 use connector_core::{ParamField, ParamKind, ParamSchema};
 

@@ -161,3 +161,13 @@ pub fn toml_error(text: &str, error: &toml::de::Error) -> String {
         None => error.message().to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_shipped_server_example_parses() {
+        let text = include_str!("../../packaging/invhost.toml");
+        let file: super::ConfigFile = toml::from_str(text).unwrap();
+        assert_eq!(file.heartbeat_timeout_secs, Some(60));
+    }
+}

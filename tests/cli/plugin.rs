@@ -92,7 +92,7 @@ fn show_prints_schema_and_actions() {
         .iter()
         .map(|p| p["key"].as_str().unwrap())
         .collect();
-    // ARCHITECTURE.md §2: operators script against these keys.
+    // Operators script against these keys: renaming one breaks them.
     assert_eq!(
         keys,
         [

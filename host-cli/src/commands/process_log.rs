@@ -129,9 +129,11 @@ fn print_table(entries: &[ProcessView]) {
         "ACTION",
         "REPOSITORY",
         "STATUS",
-        "QUEUED",
-        "STARTED",
-        "FINISHED",
+        "TRIGGER",
+        "PARENT",
+        "QUEUED (UTC)",
+        "STARTED (UTC)",
+        "FINISHED (UTC)",
         "DURATION",
         "COUNTS",
         "MESSAGE",
@@ -142,6 +144,8 @@ fn print_table(entries: &[ProcessView]) {
             e.action.clone(),
             e.repository.clone(),
             e.status.clone(),
+            e.trigger.clone(),
+            e.parent_id.map(|p| p.to_string()).unwrap_or_default(),
             output::time(&e.queued_at),
             e.started_at
                 .as_deref()

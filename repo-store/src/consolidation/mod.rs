@@ -1,6 +1,6 @@
 //! Consolidation: raw rows from every connector of a repository become
 //! devices, users, products, usage and licences an operator can act on
-//! (ARCHITECTURE.md §6; docs/CONSOLIDATION.md says how).
+//! (docs/CONSOLIDATION.md says how).
 //!
 //! - [`catalog`]: the product rules (a shipped default plus the operator's
 //!   own files) that name raw application titles.

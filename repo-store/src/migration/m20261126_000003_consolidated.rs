@@ -1,5 +1,5 @@
 //! The consolidated tables that *Generate Report - Basic Inventory
-//! Consolidation* rebuilds per repository (ARCHITECTURE.md §6).
+//! Consolidation* rebuilds per repository.
 //!
 //! Every row carries `repository_id`; a consolidation deletes a
 //! repository's rows and rebuilds them in one transaction. Numbered ids
