@@ -7,7 +7,7 @@ use tracing_subscriber::EnvFilter;
 /// Installs the subscriber. `INVHOST_LOG` (EnvFilter syntax) wins over the
 /// flags. A service (`serve`) logs at info by default: one line per process
 /// start and end.
-pub fn init(verbose: u8, quiet: bool, service: bool) {
+pub fn init(verbose: u8, quiet: bool, service: bool, json: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) if service => "info",
@@ -22,12 +22,14 @@ pub fn init(verbose: u8, quiet: bool, service: bool) {
     let spec = harden(spec.as_deref().unwrap_or(default));
     let filter = EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new(default));
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match json {
+        true => builder.json().with_current_span(true).try_init(),
+        false => builder.with_ansi(ansi).try_init(),
+    };
 }
 
 /// The database layers log connection options (with the database password)

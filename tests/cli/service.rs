@@ -112,11 +112,16 @@ impl Drop for Host {
 }
 
 fn serve(s: &Setup, workers: u16) -> Host {
+    serve_with(s, workers, &[])
+}
+
+fn serve_with(s: &Setup, workers: u16, extra: &[&str]) -> Host {
     let log = tempfile::NamedTempFile::new().unwrap();
     let child = s
         .invhost
         .cmd()
         .args(["serve", "--workers", &workers.to_string(), "--grace", "20"])
+        .args(extra)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(log.reopen().unwrap())
@@ -324,5 +329,36 @@ async fn sigterm_stops_a_host_and_publishes_nothing(db: &TestDb) {
     assert!(
         counts.values().all(|n| *n == 0),
         "nothing published: {counts:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_logs_one_json_object_per_line_for_log_shippers() {
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let s = Setup::new(&db);
+    add_flood(&s, ["Quick".to_string()], 20);
+    let ids = queue(&store, &["Quick".to_string()]).await;
+    let host = serve_with(&s, 1, &["--log-format", "json"]);
+    let done = wait_done(&store, &ids, Duration::from_secs(60)).await;
+    assert_eq!(done[0].status, "succeeded");
+    let (code, log) = host.stop();
+    assert_eq!(code, Some(0), "{log}");
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let started = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "Process started.")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(started["span"]["id"], ids[0], "{started}");
+    assert_eq!(started["fields"]["action"], "Sync Data - Quick");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "Process finished."
+                && l["fields"]["status"] == "succeeded"),
+        "{log}"
     );
 }

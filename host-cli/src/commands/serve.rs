@@ -27,6 +27,19 @@ pub struct ServeArgs {
     /// Seconds to wait, after SIGTERM or Ctrl-C, for running processes to stop.
     #[arg(long, default_value_t = 30)]
     pub grace: u64,
+    /// How log lines are written on stderr: `text`, or `json` (one object
+    /// per line, for log shippers).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The processes this host runs, and how to stop each.
