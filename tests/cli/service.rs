@@ -13,6 +13,7 @@ use super::workflow::Setup;
 use crate::store::support::{TestDb, on_both_backends};
 
 on_both_backends!(
+    queue_and_cancel_from_the_command_line,
     several_hosts_run_every_queued_process_exactly_once,
     a_killed_host_is_failed_by_the_others_which_carry_on,
     sigterm_stops_a_host_and_publishes_nothing,
@@ -361,4 +362,76 @@ async fn serve_logs_one_json_object_per_line_for_log_shippers() {
                 && l["fields"]["status"] == "succeeded"),
         "{log}"
     );
+}
+
+async fn queue_and_cancel_from_the_command_line(db: &TestDb) {
+    let store = db.store().await;
+    let s = Setup::new(db);
+    add_flood(&s, ["Endless".to_string()], 100_000_000);
+    let execute = [
+        "execute",
+        "--repository",
+        "Default Inventory",
+        "--action",
+        "Sync Data - Endless",
+        "--queue",
+    ];
+    // Queued, then cancelled before any host runs it.
+    let queued = s.json(&execute);
+    assert_eq!(queued["status"], "queued", "{queued}");
+    let id = queued["id"].as_i64().unwrap().to_string();
+    let cancelled = s.json(&["process", "cancel", &id]);
+    assert_eq!(cancelled["outcome"], "cancelled", "{cancelled}");
+    let process = store.process(id.parse().unwrap()).await.unwrap();
+    assert_eq!(process.status, "cancelled");
+    assert_eq!(process.started_at, None, "it never ran");
+    // Cancelling it again says it has ended, with a failing exit code.
+    let (code, stdout, _) = s.invhost.run(&["process", "cancel", &id]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("has already ended (cancelled)"), "{stdout}");
+
+    // Queued, run by a host, stopped from another command.
+    let out = s.ok(&execute[..]);
+    assert!(
+        out.contains("queued; a running `invhost serve` runs it"),
+        "{out}"
+    );
+    let id = store.processes(&Default::default()).await.unwrap()[0].id;
+    let host = serve(&s, 1);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store.process(id).await.unwrap().status != "running" {
+        assert!(Instant::now() < deadline, "the sync never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let out = s.ok(&["process", "cancel", &id.to_string()]);
+    assert!(out.contains("is running: its host stops it"), "{out}");
+    let done = wait_done(&store, &[id], Duration::from_secs(30)).await;
+    assert_eq!(done[0].status, "cancelled", "{:?}", done[0]);
+    assert!(
+        done[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("cancelled with invhost process cancel"),
+        "{:?}",
+        done[0].message
+    );
+    let counts = store
+        .raw_counts(
+            store
+                .repository(repo_store::DEFAULT_REPOSITORY)
+                .await
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap();
+    assert!(
+        counts.values().all(|n| *n == 0),
+        "nothing published: {counts:?}"
+    );
+    // The host goes on serving.
+    let (code, log) = host.stop();
+    assert_eq!(code, Some(0), "{log}");
 }
