@@ -290,6 +290,16 @@ fn pid_alive(pid: u32) -> bool {
     }
 }
 
+/// Repository names by id, for [`process_view`].
+pub async fn repository_names(store: &Store) -> Result<HashMap<i64, String>> {
+    Ok(store
+        .repositories()
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect())
+}
+
 /// A process as the log and `execute` show it (stable JSON field names).
 #[derive(Debug, Serialize, PartialEq)]
 pub struct ProcessView {

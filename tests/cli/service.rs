@@ -134,6 +134,15 @@ fn serve_with(s: &Setup, workers: u16, extra: &[&str]) -> Host {
     }
 }
 
+/// Waits until process `id` runs on some host.
+async fn wait_running(store: &Store, id: i64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store.process(id).await.unwrap().status != "running" {
+        assert!(Instant::now() < deadline, "process {id} never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Waits until none of `ids` is queued or running.
 async fn wait_done(store: &Store, ids: &[i64], within: Duration) -> Vec<ProcessRow> {
     let deadline = Instant::now() + within;
@@ -233,11 +242,7 @@ async fn a_killed_host_is_failed_by_the_others_which_carry_on(db: &TestDb) {
     add_flood(&s, quick.clone(), 20);
     let endless = queue(&store, &["Endless".to_string()]).await;
     let doomed = serve(&s, 1);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while store.process(endless[0]).await.unwrap().status != "running" {
-        assert!(Instant::now() < deadline, "the endless sync never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_running(&store, endless[0]).await;
     let others: Vec<Host> = (0..2).map(|_| serve(&s, 1)).collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let doomed_pid = doomed.pid();
@@ -294,11 +299,7 @@ async fn sigterm_stops_a_host_and_publishes_nothing(db: &TestDb) {
     add_flood(&s, ["Endless".to_string()], 100_000_000);
     let ids = queue(&store, &["Endless".to_string()]).await;
     let host = serve(&s, 2);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while store.process(ids[0]).await.unwrap().status != "running" {
-        assert!(Instant::now() < deadline, "the sync never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_running(&store, ids[0]).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (code, stderr) = host.stop();
     assert_eq!(code, Some(0), "{stderr}");
@@ -398,11 +399,7 @@ async fn queue_and_cancel_from_the_command_line(db: &TestDb) {
     );
     let id = store.processes(&Default::default()).await.unwrap()[0].id;
     let host = serve(&s, 1);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while store.process(id).await.unwrap().status != "running" {
-        assert!(Instant::now() < deadline, "the sync never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_running(&store, id).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let out = s.ok(&["process", "cancel", &id.to_string()]);
     assert!(out.contains("is running: its host stops it"), "{out}");

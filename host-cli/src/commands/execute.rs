@@ -10,7 +10,6 @@ use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use repo_store::ProcessRow;
-use std::collections::HashMap;
 
 use crate::ops::processes::process_view;
 
@@ -49,12 +48,7 @@ pub async fn exec(args: ExecuteArgs, host: &Host, json: bool) -> Result<ExitCode
     if args.queue {
         let process = execute::enqueue(host, &store, &request, "operator").await?;
         if json {
-            let repositories: HashMap<i64, String> = store
-                .repositories()
-                .await?
-                .into_iter()
-                .map(|r| (r.id, r.name))
-                .collect();
+            let repositories = crate::ops::processes::repository_names(&store).await?;
             output::print_json(&process_view(&process, &repositories))?;
         } else {
             output::line(&format!(
@@ -76,12 +70,7 @@ pub async fn exec(args: ExecuteArgs, host: &Host, json: bool) -> Result<ExitCode
     let processes = result?;
 
     if json {
-        let repositories: HashMap<i64, String> = store
-            .repositories()
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r.name))
-            .collect();
+        let repositories = crate::ops::processes::repository_names(&store).await?;
         let views: Vec<_> = processes
             .iter()
             .map(|p| process_view(p, &repositories))

@@ -33,12 +33,7 @@ pub struct ProcessLogArgs {
 /// Runs `process-log`.
 pub async fn exec(args: ProcessLogArgs, host: &Host, json: bool) -> Result<ExitCode> {
     let store = host.store().await?;
-    let repositories: HashMap<i64, String> = store
-        .repositories()
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.name))
-        .collect();
+    let repositories = crate::ops::processes::repository_names(&store).await?;
     let repository_id = match &args.repository {
         Some(name) => Some(store.repository(name).await?.id),
         None => None,
