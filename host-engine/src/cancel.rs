@@ -56,14 +56,4 @@ impl Cancel {
     pub fn is_cancelled(&self) -> bool {
         self.0.get().is_some()
     }
-
-    /// Resolves once the process is asked to stop.
-    pub async fn cancelled(&self) -> StopReason {
-        loop {
-            if let Some(reason) = self.reason() {
-                return reason;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }
 }

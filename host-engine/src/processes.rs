@@ -232,30 +232,28 @@ pub async fn recover_interrupted(store: &Store, timeout: Duration) -> Result<u64
     let mut failed = 0;
     // Queued processes wait for any host (the queue is durable); only
     // running ones belong to a host.
-    for status in [ProcessStatus::Running] {
-        let filter = ProcessFilter {
-            status: Some(status),
-            ..Default::default()
-        };
-        for process in store.processes(&filter).await? {
-            // Only while it is still open: a sync may have published and
-            // ended since it was listed.
-            if !is_orphan(&process, &here, timeout) {
-                continue;
-            }
-            let last = process
-                .heartbeat_at
-                .or(process.started_at)
-                .unwrap_or(process.queued_at);
-            let reason = format!(
-                "{ORPHANED}: host {}, last sign of life {}",
-                process.host.as_deref().unwrap_or("unknown"),
-                last.format("%Y-%m-%d %H:%M:%S UTC")
-            );
-            if store.fail_process(process.id, &reason).await? {
-                tracing::warn!(process = process.id, action = %process.action, "Marked an interrupted process failed.");
-                failed += 1;
-            }
+    let filter = ProcessFilter {
+        status: Some(ProcessStatus::Running),
+        ..Default::default()
+    };
+    for process in store.processes(&filter).await? {
+        // Only while it is still open: a sync may have published and
+        // ended since it was listed.
+        if !is_orphan(&process, &here, timeout) {
+            continue;
+        }
+        let last = process
+            .heartbeat_at
+            .or(process.started_at)
+            .unwrap_or(process.queued_at);
+        let reason = format!(
+            "{ORPHANED}: host {}, last sign of life {}",
+            process.host.as_deref().unwrap_or("unknown"),
+            last.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+        if store.fail_process(process.id, &reason).await? {
+            tracing::warn!(process = process.id, action = %process.action, "Marked an interrupted process failed.");
+            failed += 1;
         }
     }
     Ok(failed)

@@ -60,18 +60,6 @@ pub enum StoreError {
         /// The name.
         name: String,
     },
-    /// The connector already has a process queued or running.
-    #[error(
-        "connector '{connector}' is already running (process {process}, started by {host}); wait for it or cancel it there"
-    )]
-    AlreadyRunning {
-        /// The connector's name.
-        connector: String,
-        /// The process holding it.
-        process: i64,
-        /// Where it runs.
-        host: String,
-    },
     /// Connector secrets could not be decrypted or encrypted.
     #[error("cannot decrypt connector secrets: {0}")]
     Secrets(String),

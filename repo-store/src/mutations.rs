@@ -5,10 +5,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use connector_core::{Parameters, RecordKind};
 use sea_orm::sea_query::{Alias, Expr, Query};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -284,54 +281,6 @@ impl Store {
     /// Queues a process.
     pub async fn queue_process(&self, new: NewProcess) -> Result<process::Model, StoreError> {
         Ok(queued(new).insert(&self.db).await?)
-    }
-
-    /// Queues a sync of `connector`, unless one is already queued or
-    /// running: the check and the insert are one transaction, serialised
-    /// (an advisory lock per connector on PostgreSQL, SQLite's write lock),
-    /// so two hosts can never both start one.
-    pub async fn queue_exclusive(
-        &self,
-        connector: &str,
-        new: NewProcess,
-    ) -> Result<process::Model, StoreError> {
-        let connector_id = new
-            .connector_id
-            .ok_or_else(|| StoreError::Db("a sync needs a connector".into()))?;
-        let txn = self.db.begin().await?;
-        let backend = self.db_backend();
-        let lock = match backend {
-            sea_orm::DbBackend::Postgres => sea_orm::Statement::from_sql_and_values(
-                backend,
-                "SELECT pg_advisory_xact_lock($1)",
-                [(0x0069_6E76_0000_0000_i64 | connector_id).into()],
-            ),
-            // Taking SQLite's write lock first makes the check and the insert atomic.
-            _ => sea_orm::Statement::from_sql_and_values(
-                backend,
-                "UPDATE connectors SET updated_at = updated_at WHERE id = ?",
-                [connector_id.into()],
-            ),
-        };
-        txn.execute(lock).await?;
-        let busy = process::Entity::find()
-            .filter(process::Column::ConnectorId.eq(connector_id))
-            .filter(process::Column::Status.is_in([
-                ProcessStatus::Queued.as_str(),
-                ProcessStatus::Running.as_str(),
-            ]))
-            .one(&txn)
-            .await?;
-        if let Some(busy) = busy {
-            return Err(StoreError::AlreadyRunning {
-                connector: connector.to_owned(),
-                process: busy.id,
-                host: busy.host.unwrap_or_else(|| "another host".into()),
-            });
-        }
-        let row = queued(new).insert(&txn).await?;
-        txn.commit().await?;
-        Ok(row)
     }
 
     /// Marks a process running on `host`.

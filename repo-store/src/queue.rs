@@ -52,6 +52,18 @@ impl Store {
              AND NOT EXISTS (SELECT 1 FROM processes o WHERE o.status = 'running' AND {SAME_SLOT}) \
              AND NOT EXISTS (SELECT 1 FROM processes o WHERE o.status = 'queued' AND o.id < p.id AND {SAME_SLOT})"
         );
+        // Look before taking any lock: hosts poll, and on SQLite a claim is
+        // a write transaction that would contend with the syncs for nothing.
+        let claimable = self
+            .db
+            .query_one(Statement::from_string(
+                self.db_backend(),
+                format!("SELECT p.id FROM processes p WHERE {condition} LIMIT 1"),
+            ))
+            .await?;
+        if claimable.is_none() {
+            return Ok(None);
+        }
         let txn = self.db.begin().await?;
         let (backend, sql) = match self.backend() {
             Backend::Postgres => {

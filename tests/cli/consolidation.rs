@@ -37,14 +37,17 @@ fn sources_of(explained: &Value) -> Vec<(String, String)> {
 }
 
 /// Where the simulator listens and who signs in, for `connector add`.
-struct Tenant {
+pub(super) struct Tenant {
     base: String,
     tenant: String,
     client: String,
 }
 
 /// A Setup whose invhost has the simulator's secret in `GRAPH_SECRET`.
-fn setup_for(db: &TestDb, sim: &connector_o365::simulator::Simulator) -> (Setup, Tenant) {
+pub(super) fn setup_for(
+    db: &TestDb,
+    sim: &connector_o365::simulator::Simulator,
+) -> (Setup, Tenant) {
     let mut s = Setup::new(db);
     s.invhost
         .env
@@ -58,7 +61,7 @@ fn setup_for(db: &TestDb, sim: &connector_o365::simulator::Simulator) -> (Setup,
 }
 
 /// Adds the Microsoft 365 connector `Contoso` pointing at the simulator.
-fn add_contoso(s: &Setup, t: &Tenant, extra: &[&str]) {
+pub(super) fn add_contoso(s: &Setup, t: &Tenant, extra: &[&str]) {
     let (cloud, tenant, client) = (
         format!("cloud_instance={}", t.base),
         format!("tenant_id={}", t.tenant),

@@ -92,31 +92,8 @@ async fn newest_process(store: &Store) -> repo_store::ProcessRow {
 
 /// An invhost with the connector `Contoso` on the simulator `sim`.
 fn contoso(db: &TestDb, sim: &Simulator) -> Setup {
-    let mut s = Setup::new(db);
-    s.invhost
-        .env
-        .push(("GRAPH_SECRET".into(), sim.client_secret()));
-    let (cloud, tenant, client) = (
-        format!("cloud_instance={}", sim.base_url()),
-        format!("tenant_id={}", sim.tenant_id()),
-        format!("client_id={}", sim.client_id()),
-    );
-    s.ok(&[
-        "connector",
-        "add",
-        "--type",
-        "o365",
-        "--name",
-        "Contoso",
-        "--param",
-        &cloud,
-        "--param",
-        &tenant,
-        "--param",
-        &client,
-        "--secret",
-        "client_secret=env:GRAPH_SECRET",
-    ]);
+    let (s, tenant) = super::consolidation::setup_for(db, sim);
+    super::consolidation::add_contoso(&s, &tenant, &[]);
     s
 }
 

@@ -74,7 +74,7 @@ pub async fn exec(args: ServeArgs, host: Arc<Host>) -> Result<ExitCode> {
             cancel.cancel(StopReason::Shutdown);
         }
     }
-    let all = futures_join(workers);
+    let all = join_all(workers);
     if tokio::time::timeout(Duration::from_secs(args.grace), all)
         .await
         .is_err()
@@ -89,7 +89,7 @@ pub async fn exec(args: ServeArgs, host: Arc<Host>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn futures_join(workers: Vec<tokio::task::JoinHandle<()>>) {
+async fn join_all(workers: Vec<tokio::task::JoinHandle<()>>) {
     for worker in workers {
         let _ = worker.await;
     }
