@@ -3,7 +3,7 @@
 //! inventory repository.
 
 use anyhow::{Result, bail};
-use repo_store::{ConnectorRow, Store};
+use repo_store::{ConnectorRow, RepositoryType, Store};
 use serde::Serialize;
 
 /// Prefix of every connector's sync action.
@@ -61,7 +61,7 @@ pub async fn list(store: &Store) -> Result<Vec<ActionInfo>> {
             .repositories()
             .await?
             .into_iter()
-            .filter(|r| r.repository_type == "inventory")
+            .filter(|r| r.repository_type == RepositoryType::Inventory)
             .map(|r| ActionInfo {
                 name: CONSOLIDATION.to_owned(),
                 kind: "consolidation",

@@ -10,8 +10,8 @@ use connector_core::{
     Batch, ErrorKind, Flow, Progress, RecordKind, RecordSink, RunOptions, RunSummary,
 };
 use repo_store::{
-    ConnectorRow, NewProcess, ProcessEnd, ProcessRow, ProcessStatus, RepositoryRow, Store,
-    SyncReport, WriterConfig,
+    ConnectorRow, NewProcess, ProcessEnd, ProcessRow, ProcessStatus, RepositoryRow, RepositoryType,
+    Store, SyncReport, Trigger, WriterConfig,
 };
 use tokio::sync::mpsc;
 
@@ -68,7 +68,7 @@ pub async fn execute(
     live: &Live,
     cancel: &Arc<Cancel>,
 ) -> Result<Vec<ProcessRow>> {
-    let process = enqueue(host, store, request, "operator").await?;
+    let process = enqueue(host, store, request, Trigger::Operator).await?;
     let mut processes = Vec::new();
     let mut next = Some(process);
     while let Some(process) = next.take() {
@@ -90,7 +90,7 @@ pub async fn enqueue(
     host: &Host,
     store: &Store,
     request: &ExecuteRequest,
-    trigger: &str,
+    trigger: Trigger,
 ) -> Result<ProcessRow> {
     let repository = store.repository(&request.repository).await?;
     let connector = match super::actions::resolve(store, &request.action).await? {
@@ -99,7 +99,7 @@ pub async fn enqueue(
             if request.clean {
                 anyhow::bail!("--clean applies to sync actions only");
             }
-            if repository.repository_type != "inventory" {
+            if repository.repository_type != RepositoryType::Inventory {
                 anyhow::bail!(
                     "'{}' is a {} repository; consolidation runs on inventory repositories",
                     repository.name,
@@ -126,7 +126,7 @@ pub async fn enqueue(
             repository_id: repository.id,
             connector_id: connector.map(|c| c.id),
             action: request.action.clone(),
-            trigger: trigger.into(),
+            trigger,
             clean: request.clean,
             host: Some(host_id()),
         })
@@ -147,7 +147,7 @@ async fn wait_turn(
             return Ok(Some(claimed));
         }
         let current = store.process(process.id).await?;
-        if current.status != ProcessStatus::Queued.as_str() {
+        if current.status != ProcessStatus::Queued {
             // Cancelled from elsewhere (or claimed by another host).
             return Ok(None);
         }
@@ -181,7 +181,7 @@ pub(crate) async fn queue_consolidation(
             repository_id,
             connector_id: None,
             action: super::actions::CONSOLIDATION.into(),
-            trigger: "after sync".into(),
+            trigger: Trigger::AfterSync,
             clean: false,
             host: Some(host_id()),
         })

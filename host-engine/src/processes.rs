@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use connector_core::RecordKind;
-use repo_store::{ProcessFilter, ProcessRow, ProcessStatus, Store, StoreError};
+use repo_store::{ProcessFilter, ProcessRow, ProcessStatus, Store, StoreError, Trigger};
 use serde::{Deserialize, Serialize};
 
 /// How the message of a process whose host vanished starts, as recovery
@@ -310,9 +310,9 @@ pub struct ProcessView {
     /// Repository name.
     pub repository: String,
     /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
-    pub status: String,
-    /// Who queued it.
-    pub trigger: String,
+    pub status: ProcessStatus,
+    /// Who queued it: `operator`, `after sync` or `schedule NAME`.
+    pub trigger: Trigger,
     /// A clean sync.
     pub clean: bool,
     /// When it was queued (RFC 3339).
@@ -338,7 +338,7 @@ pub fn process_view(p: &ProcessRow, repositories: &HashMap<i64, String>) -> Proc
             .get(&p.repository_id)
             .cloned()
             .unwrap_or_default(),
-        status: p.status.clone(),
+        status: p.status,
         trigger: p.trigger.clone(),
         clean: p.clean,
         queued_at: p.queued_at.to_rfc3339(),
@@ -375,7 +375,7 @@ mod tests {
                 repository_id: repository.id,
                 connector_id: None,
                 action: "Sync Data - Contoso".into(),
-                trigger: "operator".into(),
+                trigger: repo_store::Trigger::Operator,
                 clean: false,
                 host: None,
             })
@@ -453,10 +453,10 @@ mod tests {
             .await
             .unwrap();
         let process = store.process(id).await.unwrap();
-        assert_eq!(process.status, "failed");
+        assert_eq!(process.status, ProcessStatus::Failed);
         assert_eq!(process.message.as_deref(), Some(reason));
         let process = store.process(done).await.unwrap();
-        assert_eq!(process.status, "succeeded");
+        assert_eq!(process.status, ProcessStatus::Succeeded);
         assert_eq!(process.message, None);
         kept = std::fs::read_dir(dir.path().join("unrecorded"))
             .unwrap()

@@ -118,7 +118,7 @@ async fn run_in_span(
         }
     };
     tracing::info!(status = %finished.status, "Process finished.");
-    let queued = match consolidate_after && finished.status == ProcessStatus::Succeeded.as_str() {
+    let queued = match consolidate_after && finished.status == ProcessStatus::Succeeded {
         true if cancel.is_cancelled() => {
             tracing::warn!(
                 "The sync published before the stop request; the consolidation after it is not queued."

@@ -240,7 +240,7 @@ impl Store {
             ])
             .values([
                 DEFAULT_REPOSITORY.into(),
-                "inventory".into(),
+                crate::values::RepositoryType::Inventory.into(),
                 chrono::Utc::now().into(),
             ])
             .map_err(|e| StoreError::Db(e.to_string()))?

@@ -19,6 +19,7 @@ mod queries;
 mod queue;
 mod raw;
 mod secrets;
+mod values;
 mod writer;
 
 pub use connect::{Backend, Store, StoreOptions, redact_url};
@@ -27,12 +28,13 @@ pub use entities::{
     repository::Model as RepositoryRow,
 };
 pub use error::StoreError;
-pub use mutations::{NewConnector, NewProcess, ProcessStatus};
+pub use mutations::{NewConnector, NewProcess};
 pub use queries::{Page, ProcessFilter};
 pub use queue::CancelOutcome;
 
 pub use raw::{RawTable, raw_table};
 pub use secrets::SecretKey;
+pub use values::{ProcessStatus, RepositoryType, Trigger};
 pub use writer::{
     ProcessEnd, RunOutcome, STAGE_PREFIX, SyncReport, SyncWriter, WriterConfig, stage_table_name,
 };

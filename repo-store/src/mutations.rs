@@ -6,7 +6,6 @@ use chrono::Utc;
 use connector_core::{Parameters, RecordKind};
 use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::connect::Store;
@@ -14,59 +13,7 @@ use crate::entities::{connector, process, repository};
 use crate::error::StoreError;
 use crate::raw::RAW_TABLES;
 use crate::secrets::SecretKey;
-
-/// Where a process is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProcessStatus {
-    /// Waiting to run.
-    Queued,
-    /// Running now.
-    Running,
-    /// Finished well.
-    Succeeded,
-    /// Finished with an error.
-    Failed,
-    /// Stopped by the operator.
-    Cancelled,
-}
-
-impl ProcessStatus {
-    /// Every status.
-    pub const ALL: [ProcessStatus; 5] = [
-        ProcessStatus::Queued,
-        ProcessStatus::Running,
-        ProcessStatus::Succeeded,
-        ProcessStatus::Failed,
-        ProcessStatus::Cancelled,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProcessStatus::Queued => "queued",
-            ProcessStatus::Running => "running",
-            ProcessStatus::Succeeded => "succeeded",
-            ProcessStatus::Failed => "failed",
-            ProcessStatus::Cancelled => "cancelled",
-        }
-    }
-}
-
-impl std::str::FromStr for ProcessStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ProcessStatus::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown status '{s}' (one of queued, running, succeeded, failed, cancelled)"
-                )
-            })
-    }
-}
+use crate::values::{ProcessStatus, RepositoryType, Trigger};
 
 /// A connector to create.
 #[derive(Debug, Clone)]
@@ -95,7 +42,7 @@ pub struct NewProcess {
     /// Action name.
     pub action: String,
     /// Who queued it.
-    pub trigger: String,
+    pub trigger: Trigger,
     /// A clean sync.
     pub clean: bool,
     /// `hostname:pid` of the host queueing it, so that another host can
@@ -131,7 +78,7 @@ fn queued(new: NewProcess) -> process::ActiveModel {
         connector_id: Set(new.connector_id),
         action: Set(new.action),
         trigger: Set(new.trigger),
-        status: Set(ProcessStatus::Queued.as_str().into()),
+        status: Set(ProcessStatus::Queued),
         clean: Set(new.clean),
         queued_at: Set(Utc::now()),
         counts: Set("{}".into()),
@@ -150,7 +97,7 @@ impl Store {
     pub async fn create_repository(&self, name: &str) -> Result<repository::Model, StoreError> {
         let row = repository::ActiveModel {
             name: Set(name.to_owned()),
-            repository_type: Set("inventory".into()),
+            repository_type: Set(RepositoryType::Inventory),
             created_at: Set(Utc::now()),
             ..Default::default()
         };
@@ -288,7 +235,7 @@ impl Store {
         let now = Utc::now();
         let row = process::ActiveModel {
             id: Set(id),
-            status: Set(ProcessStatus::Running.as_str().into()),
+            status: Set(ProcessStatus::Running),
             started_at: Set(Some(now)),
             heartbeat_at: Set(Some(now)),
             host: Set(Some(host.to_owned())),

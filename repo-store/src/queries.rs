@@ -14,9 +14,9 @@ use serde_json::{Map, Value};
 use crate::connect::Store;
 use crate::entities::{connector, process, repository};
 use crate::error::StoreError;
-use crate::mutations::ProcessStatus;
 use crate::raw::{ColumnType, RAW_TABLES, RUN_COLUMNS, raw_table};
 use crate::secrets::SecretKey;
+use crate::values::ProcessStatus;
 
 /// A page of a list.
 #[derive(Debug, Clone, Copy)]

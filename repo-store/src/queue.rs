@@ -16,7 +16,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait, Value};
 use crate::connect::{Backend, Store};
 use crate::entities::process;
 use crate::error::StoreError;
-use crate::mutations::ProcessStatus;
+use crate::values::ProcessStatus;
 
 /// Key of the PostgreSQL advisory lock that serialises claims ("claim").
 const CLAIM_LOCK: i64 = 0x0063_6C61_696D_0000;
@@ -29,7 +29,7 @@ pub enum CancelOutcome {
     /// It is running: its host stops it at the next batch (or step).
     Requested,
     /// It had already ended, with this status.
-    AlreadyEnded(String),
+    AlreadyEnded(ProcessStatus),
 }
 
 /// Two processes compete for the same slot: the same connector, or (for

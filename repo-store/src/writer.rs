@@ -30,8 +30,8 @@ use serde::Serialize;
 
 use crate::connect::{Backend, Store};
 use crate::error::StoreError;
-use crate::mutations::ProcessStatus;
 use crate::raw::{self, ColumnType, KEY_COLUMNS, RAW_TABLES, RawTable, push_values, raw_table};
+use crate::values::ProcessStatus;
 
 /// Rows per statement at most, below the bind limit: larger statements
 /// measured no faster and cost more to plan and to cache.

@@ -136,13 +136,12 @@ async fn reach(store: &Store, after: i64, point: Point) -> i64 {
             continue;
         }
         assert!(
-            process.status == ProcessStatus::Running.as_str()
-                || process.status == ProcessStatus::Queued.as_str(),
+            process.status == ProcessStatus::Running || process.status == ProcessStatus::Queued,
             "the sync ended ({}: {:?}) before {point:?}: the tenant is too small or too fast",
             process.status,
             process.message
         );
-        if process.status == ProcessStatus::Running.as_str() {
+        if process.status == ProcessStatus::Running {
             let reached = match point {
                 Point::Started => true,
                 Point::Staged(rows) => staged_rows(store).await >= rows,
@@ -306,7 +305,7 @@ async fn a_failed_first_sync_leaves_an_empty_repository(db: &TestDb) {
     assert!(counts.values().all(|n| *n == 0), "{counts:?}");
     assert!(store.stage_tables().await.unwrap().is_empty());
     let process = newest_process(&store).await;
-    assert_eq!(process.status, "failed");
+    assert_eq!(process.status, ProcessStatus::Failed);
     assert_eq!(process.counts, "{}", "nothing was published");
 }
 
@@ -362,7 +361,11 @@ async fn a_consolidation_during_a_sync_sees_only_published_data(db: &TestDb) {
     .await;
     assert_eq!(during[0]["status"], "succeeded", "{during}");
     let in_flight = store.process(sync).await.unwrap();
-    assert_eq!(in_flight.status, "running", "the sync is still in flight");
+    assert_eq!(
+        in_flight.status,
+        ProcessStatus::Running,
+        "the sync is still in flight"
+    );
     assert!(staged_rows(&store).await >= 500, "with rows staged");
     assert_eq!(
         during[0]["message"].as_str().unwrap(),
@@ -443,11 +446,11 @@ async fn sigterm_stops_a_consolidation_and_keeps_its_results(db: &TestDb) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let process = newest_process(&store).await;
-        if process.id > last && process.status == "running" {
+        if process.id > last && process.status == ProcessStatus::Running {
             break;
         }
         assert!(
-            process.id <= last || process.status == "queued",
+            process.id <= last || process.status == ProcessStatus::Queued,
             "the consolidation ended before SIGTERM: {:?}",
             process.message
         );
@@ -455,7 +458,7 @@ async fn sigterm_stops_a_consolidation_and_keeps_its_results(db: &TestDb) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(newest_process(&store).await.status, "running");
+    assert_eq!(newest_process(&store).await.status, ProcessStatus::Running);
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -473,7 +476,12 @@ async fn sigterm_stops_a_consolidation_and_keeps_its_results(db: &TestDb) {
         String::from_utf8_lossy(&output.stderr)
     );
     let process = newest_process(&store).await;
-    assert_eq!(process.status, "cancelled", "{:?}", process.message);
+    assert_eq!(
+        process.status,
+        ProcessStatus::Cancelled,
+        "{:?}",
+        process.message
+    );
     assert!(
         process
             .message

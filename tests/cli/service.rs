@@ -3,6 +3,7 @@
 //! no connector runs twice at once; a killed host's process is failed by the
 //! others, which carry on; SIGTERM stops a host cleanly.
 
+use repo_store::{ProcessStatus, Trigger};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -60,7 +61,7 @@ async fn queue(store: &Store, names: &[String]) -> Vec<i64> {
                 repository_id: repository,
                 connector_id: Some(connectors[name]),
                 action: format!("Sync Data - {name}"),
-                trigger: "operator".into(),
+                trigger: Trigger::Operator,
                 clean: false,
                 host: None,
             })
@@ -137,7 +138,7 @@ fn serve_with(s: &Setup, workers: u16, extra: &[&str]) -> Host {
 /// Waits until process `id` runs on some host.
 async fn wait_running(store: &Store, id: i64) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while store.process(id).await.unwrap().status != "running" {
+    while store.process(id).await.unwrap().status != ProcessStatus::Running {
         assert!(Instant::now() < deadline, "process {id} never started");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -156,7 +157,7 @@ async fn wait_done(store: &Store, ids: &[i64], within: Duration) -> Vec<ProcessR
             .collect();
         let open = all
             .iter()
-            .filter(|p| p.status == "queued" || p.status == "running")
+            .filter(|p| p.status == ProcessStatus::Queued || p.status == ProcessStatus::Running)
             .count();
         if open == 0 {
             return all;
@@ -190,7 +191,7 @@ async fn several_hosts_run_every_queued_process_exactly_once(db: &TestDb) {
     }
     assert_eq!(done.len(), 300);
     for process in &done {
-        assert_eq!(process.status, "succeeded", "{process:?}");
+        assert_eq!(process.status, ProcessStatus::Succeeded, "{process:?}");
         assert_eq!(process.counts, r#"{"device":20}"#, "{process:?}");
     }
     // Several hosts took part.
@@ -248,7 +249,7 @@ async fn a_killed_host_is_failed_by_the_others_which_carry_on(db: &TestDb) {
     let doomed_pid = doomed.pid();
     doomed.kill9();
     let failed = wait_done(&store, &endless, Duration::from_secs(30)).await;
-    assert_eq!(failed[0].status, "failed");
+    assert_eq!(failed[0].status, ProcessStatus::Failed);
     let message = failed[0].message.as_deref().unwrap();
     assert!(
         message.contains("stopped before it finished") && message.contains("last sign of life"),
@@ -257,7 +258,10 @@ async fn a_killed_host_is_failed_by_the_others_which_carry_on(db: &TestDb) {
     // The others carry on with the queue.
     let ids = queue(&store, &quick).await;
     let done = wait_done(&store, &ids, Duration::from_secs(60)).await;
-    assert!(done.iter().all(|p| p.status == "succeeded"), "{done:?}");
+    assert!(
+        done.iter().all(|p| p.status == ProcessStatus::Succeeded),
+        "{done:?}"
+    );
     assert!(
         message.contains(&format!(":{doomed_pid}")),
         "names the host: {message}"
@@ -309,7 +313,7 @@ async fn sigterm_stops_a_host_and_publishes_nothing(db: &TestDb) {
     );
     assert!(stderr.contains("Process ended."), "and per end: {stderr}");
     let process = store.process(ids[0]).await.unwrap();
-    assert_eq!(process.status, "cancelled");
+    assert_eq!(process.status, ProcessStatus::Cancelled);
     assert!(
         process
             .message
@@ -343,7 +347,7 @@ async fn serve_logs_one_json_object_per_line_for_log_shippers() {
     let ids = queue(&store, &["Quick".to_string()]).await;
     let host = serve_with(&s, 1, &["--log-format", "json"]);
     let done = wait_done(&store, &ids, Duration::from_secs(60)).await;
-    assert_eq!(done[0].status, "succeeded");
+    assert_eq!(done[0].status, ProcessStatus::Succeeded);
     let (code, log) = host.stop();
     assert_eq!(code, Some(0), "{log}");
     let lines: Vec<serde_json::Value> = log
@@ -384,7 +388,7 @@ async fn queue_and_cancel_from_the_command_line(db: &TestDb) {
     let cancelled = s.json(&["process", "cancel", &id]);
     assert_eq!(cancelled["outcome"], "cancelled", "{cancelled}");
     let process = store.process(id.parse().unwrap()).await.unwrap();
-    assert_eq!(process.status, "cancelled");
+    assert_eq!(process.status, ProcessStatus::Cancelled);
     assert_eq!(process.started_at, None, "it never ran");
     // Cancelling it again says it has ended, with a failing exit code.
     let (code, stdout, _) = s.invhost.run(&["process", "cancel", &id]);
@@ -404,7 +408,7 @@ async fn queue_and_cancel_from_the_command_line(db: &TestDb) {
     let out = s.ok(&["process", "cancel", &id.to_string()]);
     assert!(out.contains("is running: its host stops it"), "{out}");
     let done = wait_done(&store, &[id], Duration::from_secs(30)).await;
-    assert_eq!(done[0].status, "cancelled", "{:?}", done[0]);
+    assert_eq!(done[0].status, ProcessStatus::Cancelled, "{:?}", done[0]);
     assert!(
         done[0]
             .message

@@ -7,6 +7,7 @@ use connector_core::{
     Application, ApplicationUsage, Device, Installation, Licence, LicenceAssignment, Record,
     RecordKind, User,
 };
+use repo_store::Trigger;
 use repo_store::consolidation::{Catalog, Request, Thresholds};
 use repo_store::{NewConnector, NewProcess, RunOutcome, SecretKey, Store, WriterConfig};
 use sea_orm::ConnectionTrait;
@@ -80,7 +81,7 @@ impl Repo {
                 repository_id: self.repository_id,
                 connector_id: Some(connector),
                 action: "Sync Data - test".into(),
-                trigger: "test".into(),
+                trigger: Trigger::Operator,
                 clean: false,
                 host: None,
             })

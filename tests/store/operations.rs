@@ -1,5 +1,6 @@
 //! Repositories, connectors and the process log.
 
+use repo_store::Trigger;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ fn process(repository_id: i64, action: &str) -> NewProcess {
         repository_id,
         connector_id: None,
         action: action.into(),
-        trigger: "operator".into(),
+        trigger: Trigger::Operator,
         clean: false,
         host: None,
     }
@@ -93,7 +94,7 @@ async fn process_log_filters_by_repository_status_and_time(db: &TestDb) {
         Some("devices.csv line 3: bad row")
     );
     let done = store.process(a.id).await.unwrap();
-    assert_eq!(done.status, "succeeded");
+    assert_eq!(done.status, ProcessStatus::Succeeded);
     assert_eq!(done.counts, r#"{"device":5}"#);
     assert!(done.started_at.unwrap() <= done.finished_at.unwrap());
     let future = chrono::Utc::now() + chrono::Duration::hours(1);
@@ -150,7 +151,7 @@ async fn interrupted_processes_are_failed(db: &TestDb) {
         .await
         .unwrap();
     let failed = store.process(running.id).await.unwrap();
-    assert_eq!(failed.status, "failed");
+    assert_eq!(failed.status, ProcessStatus::Failed);
     assert_eq!(
         failed.message.as_deref(),
         Some("the host stopped while this process ran")

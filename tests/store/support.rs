@@ -1,5 +1,6 @@
 //! Test databases: a fresh SQLite file, or a fresh PostgreSQL database dropped afterwards.
 
+use repo_store::Trigger;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use connector_core::{Batch, Device, Installation, Record, RecordKind};
@@ -175,7 +176,7 @@ impl Fixture {
                 repository_id: self.repository_id,
                 connector_id: Some(self.connector_id),
                 action: "Sync Data - CSV".into(),
-                trigger: "test".into(),
+                trigger: Trigger::Operator,
                 clean: false,
                 host: None,
             })

@@ -2,6 +2,7 @@
 //! at once; readers see the previous sync or the new one, never a mix.
 
 use connector_core::{Device, Record, RecordKind, User};
+use repo_store::ProcessStatus;
 use repo_store::{RunOutcome, WriterConfig};
 
 use super::support::{Fixture, TestDb, batch, devices, installations, on_both_backends};
@@ -252,7 +253,7 @@ async fn publication_and_the_process_end_are_one_transaction(db: &TestDb) {
         .unwrap();
     assert_eq!(report.written[&RecordKind::Device], 7);
     let process = fx.store.process(run).await.unwrap();
-    assert_eq!(process.status, "succeeded");
+    assert_eq!(process.status, ProcessStatus::Succeeded);
     assert_eq!(process.message.as_deref(), Some("Wrote 7 records."));
     assert_eq!(process.counts, r#"{"device":7}"#);
 
@@ -281,7 +282,7 @@ async fn publication_and_the_process_end_are_one_transaction(db: &TestDb) {
     assert!(error.to_string().contains("no longer running"), "{error}");
     assert_eq!(fx.contents(RecordKind::Device).await.len(), 7);
     let process = fx.store.process(run).await.unwrap();
-    assert_eq!(process.status, "failed");
+    assert_eq!(process.status, ProcessStatus::Failed);
     assert_eq!(process.message.as_deref(), Some("taken for dead"));
     assert!(fx.store.stage_tables().await.unwrap().is_empty());
 }

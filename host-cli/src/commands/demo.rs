@@ -87,7 +87,9 @@ pub async fn exec(args: DemoArgs, base: &Config, json: bool) -> Result<ExitCode>
     let counts = store.raw_counts(repository.id).await?;
     let products = store.product_usage(repository.id).await?;
     let licences = store.licence_summary(repository.id).await?;
-    let failed = processes.iter().any(|p| p.status != "succeeded");
+    let failed = processes
+        .iter()
+        .any(|p| p.status != repo_store::ProcessStatus::Succeeded);
     if json {
         let names = [(repository.id, repository.name.clone())]
             .into_iter()

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use repo_store::ProcessRow;
+use repo_store::{ProcessRow, ProcessStatus};
 
 use crate::ops::processes::process_view;
 
@@ -46,7 +46,8 @@ pub async fn exec(args: ExecuteArgs, host: &Host, json: bool) -> Result<ExitCode
         clean: args.clean,
     };
     if args.queue {
-        let process = execute::enqueue(host, &store, &request, "operator").await?;
+        let process =
+            execute::enqueue(host, &store, &request, repo_store::Trigger::Operator).await?;
         if json {
             let repositories = crate::ops::processes::repository_names(&store).await?;
             output::print_json(&process_view(&process, &repositories))?;
@@ -81,17 +82,19 @@ pub async fn exec(args: ExecuteArgs, host: &Host, json: bool) -> Result<ExitCode
             output::line(&summary(process));
         }
     }
-    let worst = processes
-        .iter()
-        .map(|p| p.status.as_str())
-        .fold("succeeded", |worst, s| match (worst, s) {
-            ("failed", _) | (_, "failed") => "failed",
-            ("cancelled", _) | (_, "cancelled") => "cancelled",
-            _ => "succeeded",
-        });
+    let statuses = || processes.iter().map(|p| p.status);
+    let worst = if statuses().any(|s| s == ProcessStatus::Failed) {
+        ProcessStatus::Failed
+    } else if statuses().any(|s| s != ProcessStatus::Succeeded) {
+        ProcessStatus::Cancelled
+    } else {
+        ProcessStatus::Succeeded
+    };
     Ok(match worst {
-        "succeeded" => ExitCode::SUCCESS,
-        "cancelled" => ExitCode::from(cancel.reason().unwrap_or(StopReason::Interrupt).exit_code()),
+        ProcessStatus::Succeeded => ExitCode::SUCCESS,
+        ProcessStatus::Cancelled => {
+            ExitCode::from(cancel.reason().unwrap_or(StopReason::Interrupt).exit_code())
+        }
         _ => ExitCode::FAILURE,
     })
 }

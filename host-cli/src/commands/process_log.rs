@@ -138,8 +138,8 @@ fn print_table(entries: &[ProcessView]) {
             e.id.to_string(),
             e.action.clone(),
             e.repository.clone(),
-            e.status.clone(),
-            e.trigger.clone(),
+            e.status.to_string(),
+            e.trigger.to_string(),
             e.parent_id.map(|p| p.to_string()).unwrap_or_default(),
             output::time(&e.queued_at),
             e.started_at

@@ -35,7 +35,7 @@ pub enum RepositoryCommand {
 struct Listed {
     name: String,
     #[serde(rename = "type")]
-    repository_type: String,
+    repository_type: repo_store::RepositoryType,
     rows: u64,
     created_at: String,
 }
@@ -62,7 +62,7 @@ pub async fn exec(command: RepositoryCommand, host: &Host, json: bool) -> Result
                 for r in &listed {
                     table.add_row([
                         r.name.clone(),
-                        r.repository_type.clone(),
+                        r.repository_type.to_string(),
                         r.rows.to_string(),
                         output::time(&r.created_at),
                     ]);

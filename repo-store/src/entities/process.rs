@@ -3,6 +3,8 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+use crate::values::{ProcessStatus, Trigger};
+
 /// One process.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "processes")]
@@ -19,9 +21,9 @@ pub struct Model {
     /// Action name (`Sync Data - Contoso`).
     pub action: String,
     /// Who queued it (`operator`, `after sync`, ...).
-    pub trigger: String,
-    /// `queued`, `running`, `succeeded`, `failed`, `cancelled`.
-    pub status: String,
+    pub trigger: Trigger,
+    /// Where it is in its life.
+    pub status: ProcessStatus,
     /// A clean sync.
     pub clean: bool,
     /// When it was queued.

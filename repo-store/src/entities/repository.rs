@@ -3,6 +3,8 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
+use crate::values::RepositoryType;
+
 /// One repository.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "repositories")]
@@ -13,8 +15,8 @@ pub struct Model {
     /// Unique name (`Default Inventory`).
     #[sea_orm(unique)]
     pub name: String,
-    /// Repository type (`inventory`).
-    pub repository_type: String,
+    /// What it holds, and so which actions run on it.
+    pub repository_type: RepositoryType,
     /// When it was created.
     pub created_at: ChronoDateTimeUtc,
 }
