@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::commands::{
     action::ActionCommand, connector::ConnectorCommand, demo::DemoArgs, execute::ExecuteArgs,
     inventory::InventoryArgs, plugin::PluginCommand, process::ProcessCommand,
-    process_log::ProcessLogArgs, repository::RepositoryCommand, serve::ServeArgs,
+    process_log::ProcessLogArgs, repository::RepositoryCommand, schedule::ScheduleCommand,
+    serve::ServeArgs,
 };
 
 /// invhost: pull inventory, licences and usage from the systems you run into
@@ -70,6 +71,9 @@ pub enum Command {
     /// One process: cancel.
     #[command(subcommand)]
     Process(ProcessCommand),
+    /// Schedules: chains of actions that `invhost serve` runs when due (cron, UTC).
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Run as a service: claim queued processes and run them, beside any
     /// other hosts on the same database, until SIGTERM or Ctrl-C.
     Serve(ServeArgs),

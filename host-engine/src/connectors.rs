@@ -240,6 +240,22 @@ pub async fn edit(
 /// Removes a connector and its action; its data stays unless `purge_data`.
 pub async fn remove(store: &Store, name: &str, purge_data: bool) -> Result<()> {
     let row = store.connector(name).await?;
+    let action = super::actions::sync_action(name);
+    let users: Vec<String> = store
+        .schedules()
+        .await?
+        .into_iter()
+        .filter(|s| s.action_list().contains(&action))
+        .map(|s| format!("'{}'", s.name))
+        .collect();
+    if !users.is_empty() {
+        anyhow::bail!(
+            "connector '{name}' is run by schedule {}; remove '{action}' from {} first \
+             (invhost schedule edit NAME --action ...)",
+            users.join(", "),
+            if users.len() == 1 { "it" } else { "them" }
+        );
+    }
     Ok(store.delete_connector(row.id, purge_data).await?)
 }
 

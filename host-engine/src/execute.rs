@@ -10,8 +10,8 @@ use connector_core::{
     Batch, ErrorKind, Flow, Progress, RecordKind, RecordSink, RunOptions, RunSummary,
 };
 use repo_store::{
-    ConnectorRow, NewProcess, ProcessEnd, ProcessRow, ProcessStatus, RepositoryRow, RepositoryType,
-    Store, SyncReport, Trigger, WriterConfig,
+    CancelOutcome, ConnectorRow, NewProcess, ProcessEnd, ProcessRow, ProcessStatus, RepositoryRow,
+    RepositoryType, Store, SyncReport, Trigger, WriterConfig,
 };
 use tokio::sync::mpsc;
 
@@ -69,34 +69,53 @@ pub async fn execute(
     cancel: &Arc<Cancel>,
 ) -> Result<Vec<ProcessRow>> {
     let process = enqueue(host, store, request, Trigger::Operator).await?;
+    run_queued(host, store, vec![process], live, cancel).await
+}
+
+/// Runs queued processes here, in order, each when its turn comes (a
+/// chain's step after the one before it), with the consolidation a sync
+/// queues right after that sync; returns every process as it ended. A
+/// process another host claimed first is followed until it ends; one that
+/// was cancelled (or whose chain stopped) is returned as it is. After a
+/// stop request, what has not started is cancelled.
+pub async fn run_queued(
+    host: &Host,
+    store: &Store,
+    queued: Vec<ProcessRow>,
+    live: &Live,
+    cancel: &Arc<Cancel>,
+) -> Result<Vec<ProcessRow>> {
     let mut processes = Vec::new();
-    let mut next = Some(process);
-    while let Some(process) = next.take() {
+    let mut pending: std::collections::VecDeque<ProcessRow> = queued.into();
+    while let Some(process) = pending.pop_front() {
         let Some(claimed) = wait_turn(store, &process, live, cancel).await? else {
             processes.push(store.process(process.id).await?);
-            break;
+            continue;
         };
         let ran = super::runner::run_claimed(host, store, claimed, live, cancel).await?;
         processes.push(ran.finished);
         // The consolidation a sync queued runs here too, unless stopped.
-        next = ran.queued.filter(|_| !cancel.is_cancelled());
+        if let Some(consolidation) = ran.queued.filter(|_| !cancel.is_cancelled()) {
+            pending.push_front(consolidation);
+        }
     }
     Ok(processes)
 }
 
-/// Checks the request and queues its process, as `trigger`; a host
-/// (this one, or `invhost serve` anywhere) runs it when its turn comes.
-pub async fn enqueue(
+/// Checks that `action` can run on `repository` and returns its process
+/// row to queue, as `trigger`.
+pub async fn step(
     host: &Host,
     store: &Store,
-    request: &ExecuteRequest,
+    repository: &RepositoryRow,
+    action: &str,
+    clean: bool,
     trigger: Trigger,
-) -> Result<ProcessRow> {
-    let repository = store.repository(&request.repository).await?;
-    let connector = match super::actions::resolve(store, &request.action).await? {
+) -> Result<NewProcess> {
+    let connector = match super::actions::resolve(store, action).await? {
         Action::Sync(connector) => Some(connector),
         Action::Consolidation => {
-            if request.clean {
+            if clean {
                 anyhow::bail!("--clean applies to sync actions only");
             }
             if repository.repository_type != RepositoryType::Inventory {
@@ -120,50 +139,89 @@ pub async fn enqueue(
             )
         })?;
     }
-    Ok(store
-        .queue_process(NewProcess {
-            parent_id: None,
-            repository_id: repository.id,
-            connector_id: connector.map(|c| c.id),
-            action: request.action.clone(),
-            trigger,
-            clean: request.clean,
-            host: Some(host_id()),
-        })
-        .await?)
+    Ok(NewProcess {
+        parent_id: None,
+        repository_id: repository.id,
+        connector_id: connector.map(|c| c.id),
+        action: action.to_owned(),
+        trigger,
+        clean,
+        host: Some(host_id()),
+        continue_on_failure: false,
+    })
 }
 
-/// Claims `process` for this host as soon as it may run; `None` if it was
-/// stopped while waiting (it is then cancelled, and never runs).
+/// Checks the request and queues its process, as `trigger`; a host
+/// (this one, or `invhost serve` anywhere) runs it when its turn comes.
+pub async fn enqueue(
+    host: &Host,
+    store: &Store,
+    request: &ExecuteRequest,
+    trigger: Trigger,
+) -> Result<ProcessRow> {
+    let repository = store.repository(&request.repository).await?;
+    let new = step(
+        host,
+        store,
+        &repository,
+        &request.action,
+        request.clean,
+        trigger,
+    )
+    .await?;
+    Ok(store.queue_process(new).await?)
+}
+
+/// Claims `process` for this host as soon as it may run; `None` once it
+/// ended without running here: cancelled while it waited (it then never
+/// runs), its chain stopped, or another host claimed and ran it (followed
+/// to its end).
 async fn wait_turn(
     store: &Store,
     process: &ProcessRow,
     live: &Live,
     cancel: &Arc<Cancel>,
 ) -> Result<Option<ProcessRow>> {
-    let mut said = false;
+    let (mut said_waiting, mut said_elsewhere, mut asked_to_stop) = (false, false, false);
     loop {
         if let Some(claimed) = store.claim(&host_id(), Some(process.id)).await? {
             return Ok(Some(claimed));
         }
         let current = store.process(process.id).await?;
-        if current.status != ProcessStatus::Queued {
-            // Cancelled from elsewhere (or claimed by another host).
+        if current.status.is_ended() {
             return Ok(None);
         }
-        if let Some(reason) = cancel.reason() {
-            store.request_cancel(process.id, reason.describe()).await?;
-            return Ok(None);
-        }
-        if !said {
-            said = true;
-            if let Ok(mut stats) = live.lock() {
-                stats.notes.push(format!(
-                    "Process {} '{}' waits for its turn: another process of the same connector \
-                     (or this repository's consolidation) is queued or running.",
-                    process.id, process.action
-                ));
+        if let Some(reason) = cancel.reason().filter(|_| !asked_to_stop) {
+            asked_to_stop = true;
+            // A queued one never runs; one running elsewhere stops soon.
+            if store.request_cancel(process.id, reason.describe()).await?
+                == CancelOutcome::Cancelled
+            {
+                return Ok(None);
             }
+        }
+        let note = match current.status {
+            ProcessStatus::Running if !said_elsewhere => {
+                said_elsewhere = true;
+                Some(format!(
+                    "Process {} '{}' is run by another host ({}); following it to its end.",
+                    process.id,
+                    process.action,
+                    current.host.as_deref().unwrap_or("unknown")
+                ))
+            }
+            ProcessStatus::Queued if !said_waiting => {
+                said_waiting = true;
+                Some(format!(
+                    "Process {} '{}' waits for its turn: the step before it, another process of \
+                     the same connector, or this repository's consolidation is queued or running.",
+                    process.id, process.action
+                ))
+            }
+            _ => None,
+        };
+        if let (Some(note), Ok(mut stats)) = (note, live.lock()) {
+            stats.notes.push(note);
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
@@ -184,6 +242,7 @@ pub(crate) async fn queue_consolidation(
             trigger: Trigger::AfterSync,
             clean: false,
             host: Some(host_id()),
+            continue_on_failure: false,
         })
         .await?)
 }

@@ -10,6 +10,8 @@
 //!   process runner) and [`consolidate`]: running them as processes in the log;
 //!   [`cancel`]: stopping them; [`processes`]: recording their ends,
 //!   recovery and the log's view.
+//! - [`schedules`]: chains of actions due on a cron expression, fired once
+//!   per due time across hosts.
 //! - [`connectors`], [`repositories`], [`inventory`], [`plugins`]: the rest
 //!   of what operators do; [`secrets`]: where secret values come from.
 
@@ -24,6 +26,7 @@ pub mod plugins;
 pub mod processes;
 pub mod repositories;
 pub mod runner;
+pub mod schedules;
 pub mod secrets;
 mod settings;
 

@@ -378,6 +378,7 @@ mod tests {
                 trigger: repo_store::Trigger::Operator,
                 clean: false,
                 host: None,
+                continue_on_failure: false,
             })
             .await
             .unwrap();

@@ -18,6 +18,7 @@ mod mutations;
 mod queries;
 mod queue;
 mod raw;
+mod schedules;
 mod secrets;
 mod values;
 mod writer;
@@ -25,12 +26,13 @@ mod writer;
 pub use connect::{Backend, Store, StoreOptions, redact_url};
 pub use entities::{
     connector::Model as ConnectorRow, process::Model as ProcessRow,
-    repository::Model as RepositoryRow,
+    repository::Model as RepositoryRow, schedule::Model as ScheduleRow,
 };
 pub use error::StoreError;
 pub use mutations::{NewConnector, NewProcess};
 pub use queries::{Page, ProcessFilter};
 pub use queue::CancelOutcome;
+pub use schedules::{Firing, NewSchedule, ScheduleChange};
 
 pub use raw::{RawTable, raw_table};
 pub use secrets::SecretKey;

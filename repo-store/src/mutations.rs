@@ -48,6 +48,9 @@ pub struct NewProcess {
     /// `hostname:pid` of the host queueing it, so that another host can
     /// tell a live queue from one whose host died.
     pub host: Option<String>,
+    /// With a parent: run once the parent ended, even if it failed
+    /// (otherwise a parent that did not succeed cancels it).
+    pub continue_on_failure: bool,
 }
 
 /// Splits parameters into the plain JSON and the encrypted secrets.
@@ -71,7 +74,7 @@ fn split_secrets(
 }
 
 /// A new process row in the `queued` state.
-fn queued(new: NewProcess) -> process::ActiveModel {
+pub(crate) fn queued(new: NewProcess) -> process::ActiveModel {
     process::ActiveModel {
         parent_id: Set(new.parent_id),
         repository_id: Set(new.repository_id),
@@ -83,11 +86,12 @@ fn queued(new: NewProcess) -> process::ActiveModel {
         queued_at: Set(Utc::now()),
         counts: Set("{}".into()),
         host: Set(new.host),
+        continue_on_failure: Set(new.continue_on_failure),
         ..Default::default()
     }
 }
 
-fn unique_violation(error: &sea_orm::DbErr) -> bool {
+pub(crate) fn unique_violation(error: &sea_orm::DbErr) -> bool {
     let text = error.to_string();
     text.contains("UNIQUE constraint failed") || text.contains("duplicate key value")
 }
@@ -308,8 +312,16 @@ impl Store {
         update
             .and_where(Expr::col(process::Column::Id).eq(id))
             .and_where(replaceable);
-        let result = self.db.execute(self.db_backend().build(&update)).await?;
-        Ok(result.rows_affected() == 1)
+        let ended = self
+            .db
+            .execute(self.db_backend().build(&update))
+            .await?
+            .rows_affected()
+            == 1;
+        if ended && status != ProcessStatus::Succeeded {
+            self.cancel_stranded().await?;
+        }
+        Ok(ended)
     }
 
     /// Records a sign of life of a running process.

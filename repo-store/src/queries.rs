@@ -16,7 +16,7 @@ use crate::entities::{connector, process, repository};
 use crate::error::StoreError;
 use crate::raw::{ColumnType, RAW_TABLES, RUN_COLUMNS, raw_table};
 use crate::secrets::SecretKey;
-use crate::values::ProcessStatus;
+use crate::values::{ProcessStatus, Trigger};
 
 /// A page of a list.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +43,11 @@ pub struct ProcessFilter {
     pub repository_id: Option<i64>,
     /// Only this status.
     pub status: Option<ProcessStatus>,
+    /// Only processes queued this way (a schedule's name, ...).
+    pub trigger: Option<Trigger>,
+    /// Only the children of this process (the next step of a chain, the
+    /// consolidation a sync queued).
+    pub parent_id: Option<i64>,
     /// Only processes queued at or after this time.
     pub since: Option<DateTime<Utc>>,
     /// Newest first, at most this many (all when `None`).
@@ -138,6 +143,12 @@ impl Store {
         }
         if let Some(status) = filter.status {
             query = query.filter(process::Column::Status.eq(status.as_str()));
+        }
+        if let Some(trigger) = &filter.trigger {
+            query = query.filter(process::Column::Trigger.eq(trigger.to_string()));
+        }
+        if let Some(parent) = filter.parent_id {
+            query = query.filter(process::Column::ParentId.eq(parent));
         }
         if let Some(since) = filter.since {
             query = query.filter(process::Column::QueuedAt.gte(since));

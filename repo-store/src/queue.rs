@@ -37,7 +37,47 @@ pub enum CancelOutcome {
 const SAME_SLOT: &str = "((p.connector_id IS NOT NULL AND o.connector_id = p.connector_id) \
      OR (p.connector_id IS NULL AND o.connector_id IS NULL AND o.repository_id = p.repository_id))";
 
+/// A process with a parent (the step before it in a chain, or the sync
+/// that queued a consolidation) runs once the parent ended: after a success,
+/// or after any end when it continues on failure.
+const PARENT_ENDED: &str = "(p.parent_id IS NULL OR EXISTS (SELECT 1 FROM processes w \
+     WHERE w.id = p.parent_id AND (w.status = 'succeeded' \
+     OR (p.continue_on_failure AND w.status IN ('failed', 'cancelled')))))";
+
 impl Store {
+    /// Cancels the queued steps whose parent ended without success and
+    /// that do not continue on failure, and theirs in turn; returns how
+    /// many. Called whenever a process ends otherwise than succeeded.
+    pub async fn cancel_stranded(&self) -> Result<u64, StoreError> {
+        let mut cancelled = 0;
+        loop {
+            let sql = format!(
+                "UPDATE processes SET status = 'cancelled', finished_at = {now}, \
+                 message = 'not run: the step before it (process ' || parent_id || ') did not succeed, \
+                 and this chain stops at a failed step' \
+                 WHERE status = 'queued' AND parent_id IS NOT NULL AND NOT continue_on_failure \
+                 AND parent_id IN (SELECT w.id FROM processes w WHERE w.status IN ('failed', 'cancelled'))",
+                now = match self.backend() {
+                    Backend::Postgres => "$1",
+                    Backend::Sqlite => "?1",
+                }
+            );
+            let done = self
+                .db
+                .execute(Statement::from_sql_and_values(
+                    self.db_backend(),
+                    sql,
+                    [Utc::now().into()],
+                ))
+                .await?
+                .rows_affected();
+            if done == 0 {
+                return Ok(cancelled);
+            }
+            cancelled += done;
+        }
+    }
+
     /// Claims for `host` the oldest queued process that may run now, or,
     /// with `only`, that one process if it may; it is then `running` on
     /// `host`. `None` when nothing (or not `only`) may run yet.
@@ -50,7 +90,8 @@ impl Store {
         let condition = format!(
             "p.status = 'queued'{only_clause} \
              AND NOT EXISTS (SELECT 1 FROM processes o WHERE o.status = 'running' AND {SAME_SLOT}) \
-             AND NOT EXISTS (SELECT 1 FROM processes o WHERE o.status = 'queued' AND o.id < p.id AND {SAME_SLOT})"
+             AND NOT EXISTS (SELECT 1 FROM processes o WHERE o.status = 'queued' AND o.id < p.id AND {SAME_SLOT}) \
+             AND {PARENT_ENDED}"
         );
         // Look before taking any lock: hosts poll, and on SQLite a claim is
         // a write transaction that would contend with the syncs for nothing.
@@ -125,6 +166,7 @@ impl Store {
             )
             .await?;
         if cancelled {
+            self.cancel_stranded().await?;
             return Ok(CancelOutcome::Cancelled);
         }
         let backend = self.db_backend();

@@ -4,6 +4,7 @@ mod consolidation;
 mod demo;
 mod plugin;
 mod publication;
+mod schedules;
 mod secrets;
 mod service;
 mod workflow;

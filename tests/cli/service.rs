@@ -21,7 +21,7 @@ on_both_backends!(
 );
 
 /// Adds `n` quick fixture connectors `F0..` (20 devices each).
-fn add_flood(s: &Setup, names: impl IntoIterator<Item = String>, count: u64) {
+pub(super) fn add_flood(s: &Setup, names: impl IntoIterator<Item = String>, count: u64) {
     let count = format!("count={count}");
     for name in names {
         s.ok(&[
@@ -64,6 +64,7 @@ async fn queue(store: &Store, names: &[String]) -> Vec<i64> {
                 trigger: Trigger::Operator,
                 clean: false,
                 host: None,
+                continue_on_failure: false,
             })
             .await
             .unwrap();
@@ -74,7 +75,7 @@ async fn queue(store: &Store, names: &[String]) -> Vec<i64> {
 
 /// A running `invhost serve`; its log goes to a file (a pipe nobody reads
 /// would fill and stall it). Killed if the test ends first.
-struct Host {
+pub(super) struct Host {
     child: Option<Child>,
     log: tempfile::NamedTempFile,
 }
@@ -85,7 +86,7 @@ impl Host {
     }
 
     /// SIGTERM, then the exit code and the log.
-    fn stop(mut self) -> (Option<i32>, String) {
+    pub(super) fn stop(mut self) -> (Option<i32>, String) {
         let child = self.child.take().unwrap();
         let status = std::process::Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
@@ -113,11 +114,11 @@ impl Drop for Host {
     }
 }
 
-fn serve(s: &Setup, workers: u16) -> Host {
+pub(super) fn serve(s: &Setup, workers: u16) -> Host {
     serve_with(s, workers, &[])
 }
 
-fn serve_with(s: &Setup, workers: u16, extra: &[&str]) -> Host {
+pub(super) fn serve_with(s: &Setup, workers: u16, extra: &[&str]) -> Host {
     let log = tempfile::NamedTempFile::new().unwrap();
     let child = s
         .invhost
@@ -145,7 +146,7 @@ async fn wait_running(store: &Store, id: i64) {
 }
 
 /// Waits until none of `ids` is queued or running.
-async fn wait_done(store: &Store, ids: &[i64], within: Duration) -> Vec<ProcessRow> {
+pub(super) async fn wait_done(store: &Store, ids: &[i64], within: Duration) -> Vec<ProcessRow> {
     let deadline = Instant::now() + within;
     loop {
         let all: Vec<ProcessRow> = store

@@ -84,6 +84,7 @@ impl Repo {
                 trigger: Trigger::Operator,
                 clean: false,
                 host: None,
+                continue_on_failure: false,
             })
             .await
             .unwrap()

@@ -27,6 +27,7 @@ fn process(repository_id: i64, action: &str) -> NewProcess {
         trigger: Trigger::Operator,
         clean: false,
         host: None,
+        continue_on_failure: false,
     }
 }
 

@@ -179,6 +179,7 @@ impl Fixture {
                 trigger: Trigger::Operator,
                 clean: false,
                 host: None,
+                continue_on_failure: false,
             })
             .await
             .unwrap()

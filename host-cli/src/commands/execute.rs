@@ -59,19 +59,44 @@ pub async fn exec(args: ExecuteArgs, host: &Host, json: bool) -> Result<ExitCode
         }
         return Ok(ExitCode::SUCCESS);
     }
+    foreground(host, &store, Work::Execute(request), json).await
+}
+
+/// What to run in the foreground.
+pub enum Work {
+    /// An action.
+    Execute(ExecuteRequest),
+    /// A schedule's chain, now.
+    Schedule(String),
+}
+
+/// Runs `work` here, drawing its progress, and prints every process it
+/// ran. Ctrl-C or SIGTERM cancels; the exit code is the worst status (130
+/// or 143 when stopped by a signal).
+pub async fn foreground(
+    host: &Host,
+    store: &repo_store::Store,
+    work: Work,
+    json: bool,
+) -> Result<ExitCode> {
     let live = Live::default();
     let cancel = Arc::new(Cancel::default());
     let signals = on_signals(Arc::clone(&cancel));
     let done = Arc::new(AtomicBool::new(false));
     let drawer = tokio::spawn(draw(Arc::clone(&live), Arc::clone(&done)));
-    let result = execute::execute(host, &store, &request, &live, &cancel).await;
+    let result = match &work {
+        Work::Execute(request) => execute::execute(host, store, request, &live, &cancel).await,
+        Work::Schedule(name) => {
+            crate::ops::schedules::run_now(host, store, name, &live, &cancel).await
+        }
+    };
     done.store(true, Ordering::SeqCst);
     let _ = drawer.await;
     signals.abort();
     let processes = result?;
 
     if json {
-        let repositories = crate::ops::processes::repository_names(&store).await?;
+        let repositories = crate::ops::processes::repository_names(store).await?;
         let views: Vec<_> = processes
             .iter()
             .map(|p| process_view(p, &repositories))
@@ -92,9 +117,11 @@ pub async fn exec(args: ExecuteArgs, host: &Host, json: bool) -> Result<ExitCode
     };
     Ok(match worst {
         ProcessStatus::Succeeded => ExitCode::SUCCESS,
-        ProcessStatus::Cancelled => {
-            ExitCode::from(cancel.reason().unwrap_or(StopReason::Interrupt).exit_code())
-        }
+        ProcessStatus::Cancelled => match cancel.reason() {
+            Some(reason) => ExitCode::from(reason.exit_code()),
+            // Cancelled from elsewhere, or a chain stopped by a failed step.
+            None => ExitCode::FAILURE,
+        },
         _ => ExitCode::FAILURE,
     })
 }

@@ -9,6 +9,7 @@ pub mod plugin;
 pub mod process;
 pub mod process_log;
 pub mod repository;
+pub mod schedule;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -41,6 +42,7 @@ pub fn exec(cli: Cli) -> Result<ExitCode> {
             Command::Inventory(args) => inventory::exec(args, &host, json).await,
             Command::Demo(args) => demo::exec(args, &host.config, json).await,
             Command::Process(command) => process::exec(command, &host, json).await,
+            Command::Schedule(command) => schedule::exec(command, &host, json).await,
             Command::Serve(args) => serve::exec(args, std::sync::Arc::clone(&host)).await,
         }
     })

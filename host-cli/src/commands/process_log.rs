@@ -1,4 +1,4 @@
-//! `invhost process-log [--repository NAME] [--status S] [--limit N] [--follow]`.
+//! `invhost process-log [--repository NAME] [--status S] [--trigger T] [--limit N] [--follow]`.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 use clap::Args;
-use repo_store::{ProcessFilter, ProcessStatus};
+use repo_store::{ProcessFilter, ProcessStatus, Trigger};
 
 use crate::ops::processes::{ProcessView, process_view};
 
@@ -22,6 +22,10 @@ pub struct ProcessLogArgs {
     /// Only this status: queued, running, succeeded, failed, cancelled.
     #[arg(long, value_parser = |s: &str| s.parse::<ProcessStatus>())]
     pub status: Option<ProcessStatus>,
+    /// Only processes queued this way: operator, "after sync", or
+    /// "schedule NAME".
+    #[arg(long, value_parser = |s: &str| s.parse::<Trigger>())]
+    pub trigger: Option<Trigger>,
     /// Newest first, at most this many.
     #[arg(long, default_value_t = 20)]
     pub limit: u64,
@@ -41,8 +45,9 @@ pub async fn exec(args: ProcessLogArgs, host: &Host, json: bool) -> Result<ExitC
     let filter = ProcessFilter {
         repository_id,
         status: args.status,
-        since: None,
+        trigger: args.trigger.clone(),
         limit: Some(args.limit),
+        ..Default::default()
     };
     let entries: Vec<ProcessView> = store
         .processes(&filter)

@@ -1,6 +1,7 @@
-//! `invhost serve`: the host as a service. Workers claim queued processes
-//! from the repository database and run them, beside any other hosts on the
-//! same database, until SIGTERM or Ctrl-C.
+//! `invhost serve`: the host as a service. A scheduler fires the schedules
+//! when due, and workers claim queued processes from the repository
+//! database and run them, beside any other hosts on the same database,
+//! until SIGTERM or Ctrl-C.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -10,13 +11,19 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 use repo_store::Store;
+use tokio::sync::Notify;
 
 use crate::ops::cancel::{Cancel, StopReason};
 use crate::ops::execute::Live;
 use crate::ops::host::{Host, host_id};
 
-/// How long an idle worker waits before it looks at the queue again.
+/// How long an idle worker waits before it looks at the queue again (the
+/// scheduler wakes this host's workers at once when it queues something).
 const POLL: Duration = Duration::from_millis(200);
+
+/// How long the scheduler sleeps at most: a schedule added or edited
+/// elsewhere is seen within this.
+const SCHEDULER_NAP: Duration = Duration::from_secs(1);
 
 /// Run as a service: claim and run queued processes.
 #[derive(Debug, Args)]
@@ -51,6 +58,7 @@ pub async fn exec(args: ServeArgs, host: Arc<Host>) -> Result<ExitCode> {
     let stopping = Arc::new(Cancel::default());
     let running: Running = Arc::default();
     tracing::info!(host = %host_id(), workers = args.workers, database = %store.url(), "Serving.");
+    let wake = Arc::new(Notify::new());
     let mut workers = Vec::new();
     for worker in 0..args.workers {
         workers.push(tokio::spawn(work(
@@ -59,15 +67,22 @@ pub async fn exec(args: ServeArgs, host: Arc<Host>) -> Result<ExitCode> {
             store.clone(),
             Arc::clone(&stopping),
             Arc::clone(&running),
+            Arc::clone(&wake),
         )));
     }
     let recovery = tokio::spawn(recover(Arc::clone(&host), store.clone()));
+    let scheduler = tokio::spawn(schedule(
+        Arc::clone(&host),
+        store.clone(),
+        Arc::clone(&wake),
+    ));
 
     let reason = next_signal().await;
     tracing::info!(
         reason = reason.describe(),
         "Stopping: no new processes; the running ones are cancelled."
     );
+    scheduler.abort();
     stopping.cancel(StopReason::Shutdown);
     if let Ok(running) = running.lock() {
         for cancel in running.values() {
@@ -96,13 +111,23 @@ async fn join_all(workers: Vec<tokio::task::JoinHandle<()>>) {
 }
 
 /// One worker: claim, run, repeat, until the host stops.
-async fn work(worker: u16, host: Arc<Host>, store: Store, stopping: Arc<Cancel>, running: Running) {
+async fn work(
+    worker: u16,
+    host: Arc<Host>,
+    store: Store,
+    stopping: Arc<Cancel>,
+    running: Running,
+    wake: Arc<Notify>,
+) {
     let me = host_id();
     while !stopping.is_cancelled() {
         let process = match store.claim(&me, None).await {
             Ok(Some(process)) => process,
             Ok(None) => {
-                tokio::time::sleep(POLL).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(POLL) => {}
+                    _ = wake.notified() => {}
+                }
                 continue;
             }
             Err(e) => {
@@ -135,6 +160,49 @@ async fn work(worker: u16, host: Arc<Host>, store: Store, stopping: Arc<Cancel>,
         if let Ok(mut running) = running.lock() {
             running.remove(&id);
         }
+    }
+}
+
+/// Fires the schedules when due, sleeping until the next due time (at most
+/// [`SCHEDULER_NAP`]); wakes the workers when it queued something. Another
+/// host may fire a due time first: it then fires here not at all.
+async fn schedule(host: Arc<Host>, store: Store, wake: Arc<Notify>) {
+    loop {
+        let now = chrono::Utc::now();
+        let nap = match crate::ops::schedules::tick(&host, &store, now).await {
+            Ok(tick) => {
+                for fired in &tick.fired {
+                    let ids: Vec<String> =
+                        fired.processes.iter().map(|p| p.id.to_string()).collect();
+                    match &fired.note {
+                        Some(note) => tracing::warn!(
+                            schedule = %fired.schedule,
+                            due = %fired.due_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                            processes = %ids.join(","),
+                            note = %note,
+                            "Schedule fired late."
+                        ),
+                        None => tracing::info!(
+                            schedule = %fired.schedule,
+                            due = %fired.due_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                            processes = %ids.join(","),
+                            "Schedule fired."
+                        ),
+                    }
+                }
+                if tick.fired.iter().any(|f| !f.processes.is_empty()) {
+                    wake.notify_waiters();
+                }
+                tick.next_due_at
+                    .and_then(|next| (next - chrono::Utc::now()).to_std().ok())
+                    .map_or(SCHEDULER_NAP, |until| until.min(SCHEDULER_NAP))
+            }
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "Could not look at the schedules.");
+                SCHEDULER_NAP
+            }
+        };
+        tokio::time::sleep(nap).await;
     }
 }
 

@@ -3,7 +3,7 @@
 
 pub use host_engine::{
     actions, cancel, connectors, consolidate, execute, host, inventory, plugins, processes,
-    repositories, runner, secrets,
+    repositories, runner, schedules, secrets,
 };
 
 pub mod demo;

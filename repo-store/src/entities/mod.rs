@@ -5,3 +5,4 @@
 pub mod connector;
 pub mod process;
 pub mod repository;
+pub mod schedule;

@@ -42,6 +42,10 @@ pub struct Model {
     pub heartbeat_at: Option<ChronoDateTimeUtc>,
     /// Who asked a running process to stop, and why (`invhost process cancel`).
     pub cancel_requested: Option<String>,
+    /// A step of a chain (a schedule's actions) that runs after its parent
+    /// ended, even when the parent failed; otherwise a failed parent
+    /// cancels it.
+    pub continue_on_failure: bool,
 }
 
 /// No relations are navigated through SeaORM.

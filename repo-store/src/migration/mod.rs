@@ -7,6 +7,7 @@ mod m20261126_000001_core;
 mod m20261126_000002_raw;
 mod m20261126_000003_consolidated;
 mod m20261201_000004_queue;
+mod m20261201_000005_schedules;
 
 pub(crate) use m20261126_000003_consolidated::table_names as consolidated_tables;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_raw::Migration),
             Box::new(m20261126_000003_consolidated::Migration),
             Box::new(m20261201_000004_queue::Migration),
+            Box::new(m20261201_000005_schedules::Migration),
         ]
     }
 }
