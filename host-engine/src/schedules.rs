@@ -73,27 +73,32 @@ impl CronSpec {
         &self.text
     }
 
-    /// The first due time strictly after `after`.
+    /// The first due time strictly after `after`, a whole second.
     pub fn next_after(&self, after: DateTime<Utc>) -> Result<DateTime<Utc>> {
+        // Croner keeps the fraction of a second it starts from.
         self.cron
-            .find_next_occurrence(&after, false)
+            .find_next_occurrence(&whole_second(after), false)
             .with_context(|| format!("cron \"{}\" has no due time after {after}", self.text))
     }
 
     /// The next `n` due times after `after`.
     pub fn upcoming(&self, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
-        self.cron.iter_after(after).take(n).collect()
+        self.cron.iter_after(whole_second(after)).take(n).collect()
     }
 
     /// Due times strictly after `from` and at or before `until`, counted up
     /// to `cap`.
     fn due_between(&self, from: DateTime<Utc>, until: DateTime<Utc>, cap: usize) -> usize {
         self.cron
-            .iter_after(from)
+            .iter_after(whole_second(from))
             .take_while(|t| *t <= until)
             .take(cap)
             .count()
     }
+}
+
+fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::seconds(1)).unwrap_or(t)
 }
 
 /// Where in `text` the mistake croner reports lies: the first field that,
@@ -507,7 +512,12 @@ mod tests {
         );
         let every_three = CronSpec::parse("*/3 * * * * *").unwrap();
         assert_eq!(
-            every_three.upcoming(at("2026-12-01T06:31:28Z"), 3),
+            every_three.next_after(at("2026-12-01T06:31:29.682Z")).unwrap(),
+            at("2026-12-01T06:31:30Z"),
+            "due times are whole seconds"
+        );
+        assert_eq!(
+            every_three.upcoming(at("2026-12-01T06:31:28.5Z"), 3),
             vec![
                 at("2026-12-01T06:31:30Z"),
                 at("2026-12-01T06:31:33Z"),
