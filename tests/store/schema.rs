@@ -33,7 +33,7 @@ async fn migrations_twice_are_a_no_op(db: &TestDb) {
         ))
         .await
         .unwrap();
-    assert_eq!(applied.len(), 4, "core, raw, consolidated, queue");
+    assert_eq!(applied.len(), 5, "core, raw, consolidated, queue, schedules");
 }
 
 async fn a_newer_database_is_refused(db: &TestDb) {
