@@ -5,9 +5,17 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    action::ActionCommand, connector::ConnectorCommand, demo::DemoArgs, execute::ExecuteArgs,
-    inventory::InventoryArgs, plugin::PluginCommand, process::ProcessCommand,
-    process_log::ProcessLogArgs, repository::RepositoryCommand, schedule::ScheduleCommand,
+    account::{AuditArgs, TokenCommand, UserCommand},
+    action::ActionCommand,
+    connector::ConnectorCommand,
+    demo::DemoArgs,
+    execute::ExecuteArgs,
+    inventory::InventoryArgs,
+    plugin::PluginCommand,
+    process::ProcessCommand,
+    process_log::ProcessLogArgs,
+    repository::RepositoryCommand,
+    schedule::ScheduleCommand,
     serve::ServeArgs,
 };
 
@@ -77,6 +85,14 @@ pub enum Command {
     /// Run as a service: claim queued processes and run them, beside any
     /// other hosts on the same database, until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
+    /// Accounts of the HTTP API: add, list, passwd, disable, enable, remove.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens for scripts: create, list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The audit log: who changed what, when, from where.
+    Audit(AuditArgs),
     /// Read a repository's inventory.
     Inventory(InventoryArgs),
     /// See the whole product work: the built-in Graph simulator, synced into a fresh SQLite repository.

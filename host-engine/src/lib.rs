@@ -15,6 +15,7 @@
 //! - [`connectors`], [`repositories`], [`inventory`], [`plugins`]: the rest
 //!   of what operators do; [`secrets`]: where secret values come from.
 
+pub mod accounts;
 pub mod actions;
 pub mod cancel;
 pub mod connectors;

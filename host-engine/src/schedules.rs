@@ -512,7 +512,9 @@ mod tests {
         );
         let every_three = CronSpec::parse("*/3 * * * * *").unwrap();
         assert_eq!(
-            every_three.next_after(at("2026-12-01T06:31:29.682Z")).unwrap(),
+            every_three
+                .next_after(at("2026-12-01T06:31:29.682Z"))
+                .unwrap(),
             at("2026-12-01T06:31:30Z"),
             "due times are whole seconds"
         );

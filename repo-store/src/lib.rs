@@ -9,6 +9,7 @@
 //! - [`SecretKey`] encrypts connector secrets at rest.
 //! - The `queries` and `mutations` of [`Store`] serve the operator's views.
 
+mod accounts;
 mod connect;
 pub mod consolidation;
 mod entities;
@@ -23,10 +24,12 @@ mod secrets;
 mod values;
 mod writer;
 
+pub use accounts::AuditRecord;
 pub use connect::{Backend, Store, StoreOptions, redact_url};
 pub use entities::{
-    connector::Model as ConnectorRow, process::Model as ProcessRow,
-    repository::Model as RepositoryRow, schedule::Model as ScheduleRow,
+    api_token::Model as TokenRow, audit_entry::Model as AuditRow, connector::Model as ConnectorRow,
+    process::Model as ProcessRow, repository::Model as RepositoryRow,
+    schedule::Model as ScheduleRow, user::Model as UserRow,
 };
 pub use error::StoreError;
 pub use mutations::{NewConnector, NewProcess};
@@ -36,7 +39,7 @@ pub use schedules::{Firing, NewSchedule, ScheduleChange};
 
 pub use raw::{RawTable, raw_table};
 pub use secrets::SecretKey;
-pub use values::{ProcessStatus, RepositoryType, Trigger};
+pub use values::{ProcessStatus, RepositoryType, Role, Trigger};
 pub use writer::{
     ProcessEnd, RunOutcome, STAGE_PREFIX, SyncReport, SyncWriter, WriterConfig, stage_table_name,
 };

@@ -83,10 +83,15 @@ pub enum Trigger {
     AfterSync,
     /// The schedule of this name, when it was due.
     Schedule(String),
+    /// The account of this name, through the HTTP API.
+    User(String),
 }
 
 /// How a schedule's trigger starts when stored.
 const SCHEDULE_PREFIX: &str = "schedule ";
+
+/// How an account's trigger starts when stored.
+const USER_PREFIX: &str = "user ";
 
 impl fmt::Display for Trigger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -94,6 +99,7 @@ impl fmt::Display for Trigger {
             Trigger::Operator => f.write_str("operator"),
             Trigger::AfterSync => f.write_str("after sync"),
             Trigger::Schedule(name) => write!(f, "{SCHEDULE_PREFIX}{name}"),
+            Trigger::User(name) => write!(f, "{USER_PREFIX}{name}"),
         }
     }
 }
@@ -105,12 +111,17 @@ impl FromStr for Trigger {
         match s {
             "operator" => Ok(Trigger::Operator),
             "after sync" => Ok(Trigger::AfterSync),
-            _ => match s.strip_prefix(SCHEDULE_PREFIX) {
-                Some(name) if !name.is_empty() => Ok(Trigger::Schedule(name.to_owned())),
-                _ => Err(format!(
-                    "unknown trigger '{s}' (operator, after sync, or schedule NAME)"
-                )),
-            },
+            _ => {
+                if let Some(name) = s.strip_prefix(SCHEDULE_PREFIX).filter(|n| !n.is_empty()) {
+                    return Ok(Trigger::Schedule(name.to_owned()));
+                }
+                if let Some(name) = s.strip_prefix(USER_PREFIX).filter(|n| !n.is_empty()) {
+                    return Ok(Trigger::User(name.to_owned()));
+                }
+                Err(format!(
+                    "unknown trigger '{s}' (operator, after sync, schedule NAME or user NAME)"
+                ))
+            }
         }
     }
 }
@@ -143,6 +154,45 @@ impl FromStr for RepositoryType {
     }
 }
 
+/// What an account may do through the HTTP API; each role may do what the
+/// ones before it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, DeriveValueType)]
+#[sea_orm(value_type = "String")]
+pub enum Role {
+    /// Reads everything but secrets.
+    Viewer,
+    /// Also executes, cancels and tests.
+    Operator,
+    /// Also manages connectors, repositories, schedules and accounts.
+    Admin,
+}
+
+impl Role {
+    /// Every role, weakest first.
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Operator, Role::Admin];
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        })
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.to_string() == s)
+            .ok_or_else(|| format!("unknown role '{s}' (viewer, operator or admin)"))
+    }
+}
+
 /// Each value is serialised as its stored text, the form `--json` shows.
 macro_rules! serde_as_text {
     ($($ty:ty),*) => {$(
@@ -161,7 +211,7 @@ macro_rules! serde_as_text {
     )*};
 }
 
-serde_as_text!(ProcessStatus, Trigger, RepositoryType);
+serde_as_text!(ProcessStatus, Trigger, RepositoryType, Role);
 
 #[cfg(test)]
 mod tests {
@@ -176,6 +226,7 @@ mod tests {
             Trigger::Operator,
             Trigger::AfterSync,
             Trigger::Schedule("nightly inventory".into()),
+            Trigger::User("alice".into()),
         ] {
             assert_eq!(trigger.to_string().parse::<Trigger>(), Ok(trigger.clone()));
         }
@@ -185,5 +236,9 @@ mod tests {
         );
         assert!("schedule ".parse::<Trigger>().is_err());
         assert!("paused".parse::<ProcessStatus>().is_err());
+        for role in Role::ALL {
+            assert_eq!(role.to_string().parse::<Role>(), Ok(role));
+        }
+        assert!(Role::Viewer < Role::Operator && Role::Operator < Role::Admin);
     }
 }

@@ -272,7 +272,10 @@ async fn a_due_time_fires_exactly_once_across_hosts(db: &TestDb) {
         .iter()
         .map(time)
         .collect();
-    assert!(due.iter().all(|t| t.timestamp_subsec_nanos() == 0), "{due:?}");
+    assert!(
+        due.iter().all(|t| t.timestamp_subsec_nanos() == 0),
+        "{due:?}"
+    );
     let stop_at = due[2] + chrono::TimeDelta::milliseconds(2000);
     tokio::time::sleep((stop_at - Utc::now()).to_std().unwrap()).await;
     let disabled = s.json(&["schedule", "edit", "often", "--disable"]);

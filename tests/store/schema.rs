@@ -33,7 +33,11 @@ async fn migrations_twice_are_a_no_op(db: &TestDb) {
         ))
         .await
         .unwrap();
-    assert_eq!(applied.len(), 5, "core, raw, consolidated, queue, schedules");
+    assert_eq!(
+        applied.len(),
+        6,
+        "core, raw, consolidated, queue, schedules, accounts"
+    );
 }
 
 async fn a_newer_database_is_refused(db: &TestDb) {

@@ -1,5 +1,6 @@
 //! One file per command: each parses its arguments and delegates to [`crate::ops`].
 
+pub mod account;
 pub mod action;
 pub mod connector;
 pub mod demo;
@@ -43,6 +44,9 @@ pub fn exec(cli: Cli) -> Result<ExitCode> {
             Command::Demo(args) => demo::exec(args, &host.config, json).await,
             Command::Process(command) => process::exec(command, &host, json).await,
             Command::Schedule(command) => schedule::exec(command, &host, json).await,
+            Command::User(command) => account::user(command, &host, json).await,
+            Command::Token(command) => account::token(command, &host, json).await,
+            Command::Audit(args) => account::audit(args, &host, json).await,
             Command::Serve(args) => serve::exec(args, std::sync::Arc::clone(&host)).await,
         }
     })

@@ -2,7 +2,10 @@
 //! inventory tables are described by [`crate::raw`] instead: eight tables of
 //! one shape, written in bulk.
 
+pub mod api_token;
+pub mod audit_entry;
 pub mod connector;
 pub mod process;
 pub mod repository;
 pub mod schedule;
+pub mod user;

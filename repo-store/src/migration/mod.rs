@@ -8,6 +8,7 @@ mod m20261126_000002_raw;
 mod m20261126_000003_consolidated;
 mod m20261201_000004_queue;
 mod m20261201_000005_schedules;
+mod m20261201_000006_accounts;
 
 pub(crate) use m20261126_000003_consolidated::table_names as consolidated_tables;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_consolidated::Migration),
             Box::new(m20261201_000004_queue::Migration),
             Box::new(m20261201_000005_schedules::Migration),
+            Box::new(m20261201_000006_accounts::Migration),
         ]
     }
 }
