@@ -9,6 +9,7 @@
 
 mod support;
 
+mod api;
 mod cli;
 mod o365;
 mod plugins;

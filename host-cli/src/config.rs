@@ -27,6 +27,13 @@ pub struct ConfigFile {
     /// Seconds without a sign of life after which other hosts take a
     /// running process's host for dead (default 60).
     pub heartbeat_timeout_secs: Option<u64>,
+    /// Where `invhost serve` serves the HTTP API (default 127.0.0.1:8080;
+    /// `off` for none).
+    pub listen: Option<String>,
+    /// TLS certificate chain (PEM) for the HTTP API.
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for the HTTP API.
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The `[consolidation]` table of `invhost.toml`.
@@ -124,6 +131,9 @@ pub fn load(args: &GlobalArgs) -> Result<Config> {
     };
     Ok(Config {
         heartbeat_timeout,
+        listen: file.listen,
+        tls_cert: file.tls_cert,
+        tls_key: file.tls_key,
         data_dir,
         plugin_dirs,
         default_plugin_dir,

@@ -91,11 +91,12 @@ pub async fn set_password(store: &Store, name: &str, password: &Secret) -> Resul
 }
 
 /// An account as lists show it: never its hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     /// Name.
     pub name: String,
-    /// Role.
+    /// Role: viewer, operator or admin.
+    #[schema(value_type = String)]
     pub role: Role,
     /// Disabled accounts cannot sign in; their tokens are refused.
     pub disabled: bool,
@@ -117,7 +118,7 @@ pub fn user_view(user: &UserRow) -> UserView {
 }
 
 /// A token as lists show it: its first characters, never the token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenView {
     /// Id, for `token revoke`.
     pub id: i64,
@@ -142,6 +143,35 @@ pub fn token_view(token: &TokenRow, user: &str) -> TokenView {
         created_at: token.created_at.to_rfc3339(),
         expires_at: token.expires_at.map(|t| t.to_rfc3339()),
         revoked_at: token.revoked_at.map(|t| t.to_rfc3339()),
+    }
+}
+
+/// A line of the audit log as lists show it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditView {
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The account, or `local USER@HOST` for the command line.
+    pub actor: String,
+    /// The client's address (HTTP API).
+    pub address: Option<String>,
+    /// What was done (`connector.remove`).
+    pub action: String,
+    /// On what.
+    pub target: String,
+    /// `ok`, or why it was refused.
+    pub outcome: String,
+}
+
+/// The view of an audit line.
+pub fn audit_view(row: &repo_store::AuditRow) -> AuditView {
+    AuditView {
+        at: row.at.to_rfc3339(),
+        actor: row.actor.clone(),
+        address: row.address.clone(),
+        action: row.action.clone(),
+        target: row.target.clone(),
+        outcome: row.outcome.clone(),
     }
 }
 

@@ -18,7 +18,7 @@ pub fn sync_action(connector: &str) -> String {
 }
 
 /// One action an operator can execute.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ActionInfo {
     /// Its name.
     pub name: String,

@@ -281,7 +281,7 @@ pub async fn test(host: &Host, store: &Store, name: &str) -> Result<(ConnectorRo
 }
 
 /// A connector as `show` and `list` present it: secrets only as set / not set.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConnectorView {
     /// Name.
     pub name: String,
@@ -293,6 +293,7 @@ pub struct ConnectorView {
     /// Its action.
     pub action: String,
     /// Parameters; a secret's value is `"(set)"`.
+    #[schema(value_type = Object)]
     pub parameters: BTreeMap<String, Value>,
     /// Secret parameters that are not set.
     pub secrets_not_set: Vec<String>,
@@ -303,6 +304,7 @@ pub struct ConnectorView {
     /// When, RFC 3339.
     pub last_tested_at: Option<String>,
     /// The last test's checks.
+    #[schema(value_type = Option<Object>)]
     pub last_test_report: Option<Value>,
 }
 

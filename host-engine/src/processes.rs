@@ -299,7 +299,7 @@ pub async fn repository_names(store: &Store) -> Result<HashMap<i64, String>> {
 }
 
 /// A process as the log and `execute` show it (stable JSON field names).
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ProcessView {
     /// Process id.
     pub id: i64,
@@ -310,8 +310,10 @@ pub struct ProcessView {
     /// Repository name.
     pub repository: String,
     /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
+    #[schema(value_type = String)]
     pub status: ProcessStatus,
-    /// Who queued it: `operator`, `after sync` or `schedule NAME`.
+    /// Who queued it: `operator`, `after sync`, `schedule NAME` or `user NAME`.
+    #[schema(value_type = String)]
     pub trigger: Trigger,
     /// A clean sync.
     pub clean: bool,
@@ -324,6 +326,7 @@ pub struct ProcessView {
     /// From start to finish.
     pub duration_seconds: Option<f64>,
     /// Rows per record kind.
+    #[schema(value_type = Object)]
     pub counts: serde_json::Value,
     /// One line for the operator; the reason on failure.
     pub message: Option<String>,

@@ -422,7 +422,7 @@ fn earliest(a: Option<DateTime<Utc>>, b: DateTime<Utc>) -> DateTime<Utc> {
 
 /// A schedule as `list`, `show` and `--json` present it; times are UTC,
 /// RFC 3339.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ScheduleView {
     /// Name.
     pub name: String,

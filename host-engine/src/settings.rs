@@ -28,6 +28,13 @@ pub struct Settings {
     /// taken for dead by the other hosts (its own machine's hosts ask
     /// whether its process still exists).
     pub heartbeat_timeout: Duration,
+    /// Where `invhost serve` serves the HTTP API (`HOST:PORT`, or `off`);
+    /// its flag overrides this.
+    pub listen: Option<String>,
+    /// TLS certificate chain and key (PEM) for the HTTP API.
+    pub tls_cert: Option<PathBuf>,
+    /// See [`Settings::tls_cert`].
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Settings {

@@ -79,7 +79,7 @@ impl Bench {
         (0..hosts)
             .map(|_| {
                 self.invhost()
-                    .args(["serve", "--workers", "2"])
+                    .args(["serve", "--workers", "2", "--listen", "off"])
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .spawn()

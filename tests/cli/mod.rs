@@ -6,5 +6,5 @@ mod plugin;
 mod publication;
 mod schedules;
 mod secrets;
-mod service;
-mod workflow;
+pub(crate) mod service;
+pub(crate) mod workflow;

@@ -21,7 +21,7 @@ on_both_backends!(
 );
 
 /// Adds `n` quick fixture connectors `F0..` (20 devices each).
-pub(super) fn add_flood(s: &Setup, names: impl IntoIterator<Item = String>, count: u64) {
+pub(crate) fn add_flood(s: &Setup, names: impl IntoIterator<Item = String>, count: u64) {
     let count = format!("count={count}");
     for name in names {
         s.ok(&[
@@ -124,6 +124,11 @@ pub(super) fn serve_with(s: &Setup, workers: u16, extra: &[&str]) -> Host {
         .invhost
         .cmd()
         .args(["serve", "--workers", &workers.to_string(), "--grace", "20"])
+        .args(if extra.contains(&"--listen") {
+            &[][..]
+        } else {
+            &["--listen", "127.0.0.1:0"][..]
+        })
         .args(extra)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

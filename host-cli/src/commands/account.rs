@@ -65,8 +65,8 @@ pub enum TokenCommand {
         #[arg(long)]
         user: String,
         /// How long it works: 90d, 12h, 30m, 2w, or never.
-        #[arg(long, default_value = "90d", value_parser = accounts::parse_lifetime)]
-        expires: Option<chrono::TimeDelta>,
+        #[arg(long, default_value = "90d", value_parser = |s: &str| accounts::parse_lifetime(s).map(Lifetime))]
+        expires: Lifetime,
     },
     /// List the tokens (their first characters only).
     List,
@@ -76,6 +76,10 @@ pub enum TokenCommand {
         id: i64,
     },
 }
+
+/// How long a token works (`None`: until revoked).
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetime(Option<chrono::TimeDelta>);
 
 /// The audit log.
 #[derive(Debug, Args)]
@@ -204,7 +208,7 @@ pub async fn token(command: TokenCommand, host: &Host, json: bool) -> Result<Exi
     let store = host.store().await?;
     match command {
         TokenCommand::Create { user, expires } => {
-            let (token, row) = accounts::create_token(&store, &user, expires).await?;
+            let (token, row) = accounts::create_token(&store, &user, expires.0).await?;
             record(&store, "token.create", &format!("{} for {user}", row.id)).await;
             if json {
                 output::print_json(&serde_json::json!({

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,6 +39,53 @@ pub struct ServeArgs {
     /// per line, for log shippers).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Where to serve the HTTP API: HOST:PORT (default: `listen` in
+    /// invhost.toml, then 127.0.0.1:8080; port 0 picks a free one), or
+    /// `off`. Off loopback it needs --tls-cert and --tls-key.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// TLS certificate chain, PEM (default: `tls_cert` in invhost.toml).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// TLS private key, PEM (default: `tls_key` in invhost.toml).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Serve the API over plain HTTP off loopback anyway (tokens then cross
+    /// the network in clear; a warning says so at every start).
+    #[arg(long)]
+    pub insecure_http: bool,
+}
+
+/// The checked `--listen`: `None` when the API is off.
+fn listen(args: &ServeArgs, host: &Host) -> Result<Option<host_api::Listen>> {
+    let text = args
+        .listen
+        .clone()
+        .or_else(|| host.config.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    if text == "off" {
+        return Ok(None);
+    }
+    let address = text.parse().map_err(|_| {
+        anyhow::anyhow!("--listen '{text}' is not HOST:PORT (e.g. 127.0.0.1:8080), nor off")
+    })?;
+    let tls = match (
+        args.tls_cert
+            .clone()
+            .or_else(|| host.config.tls_cert.clone()),
+        args.tls_key.clone().or_else(|| host.config.tls_key.clone()),
+    ) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => anyhow::bail!("TLS needs both a certificate and a key (tls_cert and tls_key)"),
+    };
+    let listen = host_api::Listen {
+        address,
+        tls,
+        insecure_http: args.insecure_http,
+    };
+    listen.check()?;
+    Ok(Some(listen))
 }
 
 /// How log lines are written.
@@ -54,6 +102,11 @@ type Running = Arc<Mutex<HashMap<i64, Arc<Cancel>>>>;
 
 /// Runs `serve`.
 pub async fn exec(args: ServeArgs, host: Arc<Host>) -> Result<ExitCode> {
+    let listen = listen(&args, &host)?;
+    let bound = match &listen {
+        Some(listen) => Some(host_api::bind(listen).await?),
+        None => None,
+    };
     let store = host.store().await?;
     let stopping = Arc::new(Cancel::default());
     let running: Running = Arc::default();
@@ -71,11 +124,40 @@ pub async fn exec(args: ServeArgs, host: Arc<Host>) -> Result<ExitCode> {
         )));
     }
     let recovery = tokio::spawn(recover(Arc::clone(&host), store.clone()));
+    let tick = Arc::new(AtomicI64::new(0));
     let scheduler = tokio::spawn(schedule(
         Arc::clone(&host),
         store.clone(),
         Arc::clone(&wake),
+        Arc::clone(&tick),
     ));
+    let api_stop = Arc::new(Notify::new());
+    let api = match bound {
+        Some(bound) => {
+            let state = Arc::new(host_api::ApiState {
+                host: Arc::clone(&host),
+                store: store.clone(),
+                scheduler_tick: Arc::clone(&tick),
+            });
+            tracing::info!(
+                address = %bound.address,
+                scheme = if bound.is_tls() { "https" } else { "http" },
+                "API listening."
+            );
+            let stop = Arc::clone(&api_stop);
+            Some(tokio::spawn(async move {
+                let served =
+                    host_api::serve(bound, state, async move { stop.notified().await }).await;
+                if let Err(e) = served {
+                    tracing::error!(error = %format!("{e:#}"), "The API stopped.");
+                }
+            }))
+        }
+        None => {
+            tracing::info!("API off (--listen off).");
+            None
+        }
+    };
 
     let reason = next_signal().await;
     tracing::info!(
@@ -100,6 +182,10 @@ pub async fn exec(args: ServeArgs, host: Arc<Host>) -> Result<ExitCode> {
         );
     }
     recovery.abort();
+    api_stop.notify_one();
+    if let Some(api) = api {
+        let _ = tokio::time::timeout(Duration::from_secs(5), api).await;
+    }
     tracing::info!("Stopped.");
     Ok(ExitCode::SUCCESS)
 }
@@ -166,9 +252,10 @@ async fn work(
 /// Fires the schedules when due, sleeping until the next due time (at most
 /// [`SCHEDULER_NAP`]); wakes the workers when it queued something. Another
 /// host may fire a due time first: it then fires here not at all.
-async fn schedule(host: Arc<Host>, store: Store, wake: Arc<Notify>) {
+async fn schedule(host: Arc<Host>, store: Store, wake: Arc<Notify>, tick: Arc<AtomicI64>) {
     loop {
         let now = chrono::Utc::now();
+        tick.store(now.timestamp_millis(), Ordering::Relaxed);
         let nap = match crate::ops::schedules::tick(&host, &store, now).await {
             Ok(tick) => {
                 for fired in &tick.fired {

@@ -33,6 +33,9 @@ pub fn config(base: &Config) -> Result<Config> {
         rule_files: base.rule_files.clone(),
         thresholds: base.thresholds.clone(),
         heartbeat_timeout: base.heartbeat_timeout,
+        listen: None,
+        tls_cert: None,
+        tls_key: None,
     })
 }
 

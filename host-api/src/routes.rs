@@ -1,0 +1,642 @@
+//! The handlers of `/api/v1/`: the same shapes as the command line's
+//! `--json`, each checked against the caller's role, each change recorded in
+//! the audit log.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use host_engine::accounts::{self, AuditView};
+use host_engine::actions::ActionInfo;
+use host_engine::connectors::{self, ConnectorView};
+use host_engine::execute::{self, ExecuteRequest};
+use host_engine::inventory::View;
+use host_engine::processes::{ProcessView, process_view, repository_names};
+use host_engine::schedules::{self, ScheduleRequest, ScheduleView};
+use repo_store::{CancelOutcome, ProcessFilter, ProcessStatus, Role, Trigger};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::ApiState;
+use crate::auth::Authed;
+use crate::body::{JsonBody, PathParam, QueryParams};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+
+type S = State<Arc<ApiState>>;
+
+/// The caller.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// Account name.
+    pub user: String,
+    /// viewer, operator or admin.
+    pub role: String,
+}
+
+/// Who the token stands for.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+pub async fn me(who: Authed) -> Json<Me> {
+    Json(Me {
+        user: who.caller.user,
+        role: who.caller.role.to_string(),
+    })
+}
+
+/// A repository with its raw row count.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RepositoryView {
+    /// Name.
+    pub name: String,
+    /// `inventory`.
+    #[serde(rename = "type")]
+    pub repository_type: String,
+    /// Raw rows in all.
+    pub rows: u64,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+}
+
+/// The repositories, as `invhost repository list --json`.
+#[utoipa::path(get, path = "/api/v1/repositories", tag = "repositories",
+    responses((status = 200, body = Vec<RepositoryView>), (status = 401, body = ErrorBody)))]
+pub async fn repositories(State(state): S, _who: Authed) -> ApiResult<Json<Vec<RepositoryView>>> {
+    let listed = host_engine::repositories::list(&state.store).await?;
+    Ok(Json(
+        listed
+            .into_iter()
+            .map(|(r, rows)| RepositoryView {
+                name: r.name,
+                repository_type: r.repository_type.to_string(),
+                rows,
+                created_at: r.created_at.to_rfc3339(),
+            })
+            .collect(),
+    ))
+}
+
+/// A repository to add.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRepository {
+    /// Unique name.
+    pub name: String,
+}
+
+/// Adds a repository (admin).
+#[utoipa::path(post, path = "/api/v1/repositories", tag = "repositories", request_body = NewRepository,
+    responses((status = 201, body = RepositoryView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn add_repository(
+    State(state): S,
+    who: Authed,
+    JsonBody(body): JsonBody<NewRepository>,
+) -> ApiResult<(StatusCode, Json<RepositoryView>)> {
+    who.require(Role::Admin, "repository.add", &body.name)
+        .await?;
+    let row = host_engine::repositories::add(&state.store, body.name.trim()).await?;
+    who.audit("repository.add", &row.name, "ok").await;
+    Ok((
+        StatusCode::CREATED,
+        Json(RepositoryView {
+            name: row.name,
+            repository_type: row.repository_type.to_string(),
+            rows: 0,
+            created_at: row.created_at.to_rfc3339(),
+        }),
+    ))
+}
+
+/// Rows removed by a clear.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Cleared {
+    /// The repository.
+    pub repository: String,
+    /// Raw rows removed.
+    pub removed: u64,
+}
+
+/// Removes every row of a repository (admin).
+#[utoipa::path(post, path = "/api/v1/repositories/{name}/clear", tag = "repositories",
+    params(("name" = String, Path, description = "Repository name")),
+    responses((status = 200, body = Cleared), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn clear_repository(
+    State(state): S,
+    who: Authed,
+    PathParam(name): PathParam<String>,
+) -> ApiResult<Json<Cleared>> {
+    who.require(Role::Admin, "repository.clear", &name).await?;
+    let removed = host_engine::repositories::clear(&state.store, &name).await?;
+    who.audit("repository.clear", &name, &format!("ok: {removed} rows"))
+        .await;
+    Ok(Json(Cleared {
+        repository: name,
+        removed,
+    }))
+}
+
+/// The connector types the host has loaded, with their parameter schemas
+/// and actions (`invhost plugin list/show`).
+#[utoipa::path(get, path = "/api/v1/connector-types", tag = "connectors",
+    responses((status = 200, body = Vec<Object>), (status = 401, body = ErrorBody)))]
+pub async fn connector_types(State(state): S, _who: Authed) -> ApiResult<Json<Vec<Value>>> {
+    let types = state
+        .host
+        .registry()
+        .connectors()
+        .map(|handle| serde_json::to_value(handle.info()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(types))
+}
+
+/// The connectors; secrets only as set or not set.
+#[utoipa::path(get, path = "/api/v1/connectors", tag = "connectors",
+    responses((status = 200, body = Vec<ConnectorView>), (status = 401, body = ErrorBody)))]
+pub async fn connectors_list(State(state): S, _who: Authed) -> ApiResult<Json<Vec<ConnectorView>>> {
+    let key = state.host.key()?;
+    let mut views = Vec::new();
+    for row in state.store.connectors().await? {
+        views.push(connectors::view(&state.host, &row, &key)?);
+    }
+    Ok(Json(views))
+}
+
+/// One connector.
+#[utoipa::path(get, path = "/api/v1/connectors/{name}", tag = "connectors",
+    params(("name" = String, Path, description = "Connector name")),
+    responses((status = 200, body = ConnectorView), (status = 404, body = ErrorBody)))]
+pub async fn connector_show(
+    State(state): S,
+    _who: Authed,
+    PathParam(name): PathParam<String>,
+) -> ApiResult<Json<ConnectorView>> {
+    let row = state.store.connector(&name).await?;
+    Ok(Json(connectors::view(
+        &state.host,
+        &row,
+        &state.host.key()?,
+    )?))
+}
+
+/// Which data to remove with a connector.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveQuery {
+    /// Also remove the rows it wrote, in every repository.
+    #[serde(default)]
+    pub purge_data: bool,
+}
+
+/// Removes a connector (admin).
+#[utoipa::path(delete, path = "/api/v1/connectors/{name}", tag = "connectors",
+    params(("name" = String, Path, description = "Connector name"), RemoveQuery),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn connector_remove(
+    State(state): S,
+    who: Authed,
+    PathParam(name): PathParam<String>,
+    QueryParams(query): QueryParams<RemoveQuery>,
+) -> ApiResult<StatusCode> {
+    who.require(Role::Admin, "connector.remove", &name).await?;
+    connectors::remove(&state.store, &name, query.purge_data).await?;
+    who.audit("connector.remove", &name, "ok").await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Runs a connector's Test (operator) and records it.
+#[utoipa::path(post, path = "/api/v1/connectors/{name}/test", tag = "connectors",
+    params(("name" = String, Path, description = "Connector name")),
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn connector_test(
+    State(state): S,
+    who: Authed,
+    PathParam(name): PathParam<String>,
+) -> ApiResult<Json<Value>> {
+    who.require(Role::Operator, "connector.test", &name).await?;
+    let (_, report) = connectors::test(&state.host, &state.store, &name).await?;
+    who.audit("connector.test", &name, &report.status().to_string())
+        .await;
+    Ok(Json(
+        serde_json::to_value(&report).map_err(|e| ApiError::internal(&e))?,
+    ))
+}
+
+/// The actions that can be executed.
+#[utoipa::path(get, path = "/api/v1/actions", tag = "processes",
+    responses((status = 200, body = Vec<ActionInfo>), (status = 401, body = ErrorBody)))]
+pub async fn actions(State(state): S, _who: Authed) -> ApiResult<Json<Vec<ActionInfo>>> {
+    Ok(Json(host_engine::actions::list(&state.store).await?))
+}
+
+/// An action to queue.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecuteBody {
+    /// Repository name.
+    pub repository: String,
+    /// Action name (`Sync Data - NAME`, `Generate Report - Basic Inventory Consolidation`).
+    pub action: String,
+    /// Clean sync.
+    #[serde(default)]
+    pub clean: bool,
+}
+
+/// Queues an action (operator); `invhost serve` runs it. The process's
+/// trigger is `user NAME`.
+#[utoipa::path(post, path = "/api/v1/execute", tag = "processes", request_body = ExecuteBody,
+    responses((status = 202, body = ProcessView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn execute(
+    State(state): S,
+    who: Authed,
+    JsonBody(body): JsonBody<ExecuteBody>,
+) -> ApiResult<(StatusCode, Json<ProcessView>)> {
+    who.require(Role::Operator, "execute", &body.action).await?;
+    let request = ExecuteRequest {
+        repository: body.repository,
+        action: body.action,
+        clean: body.clean,
+    };
+    let process = execute::enqueue(
+        &state.host,
+        &state.store,
+        &request,
+        Trigger::User(who.caller.user.clone()),
+    )
+    .await?;
+    who.audit(
+        "execute",
+        &format!("{} (process {})", request.action, process.id),
+        "ok",
+    )
+    .await;
+    let names = repository_names(&state.store).await?;
+    Ok((StatusCode::ACCEPTED, Json(process_view(&process, &names))))
+}
+
+/// Which processes to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessQuery {
+    /// Only this repository.
+    pub repository: Option<String>,
+    /// Only this status: queued, running, succeeded, failed, cancelled.
+    pub status: Option<String>,
+    /// Only this trigger: operator, after sync, schedule NAME, user NAME.
+    pub trigger: Option<String>,
+    /// Newest first, at most this many (default 100, at most 1000).
+    pub limit: Option<u64>,
+}
+
+/// The process log, newest first.
+#[utoipa::path(get, path = "/api/v1/processes", tag = "processes", params(ProcessQuery),
+    responses((status = 200, body = Vec<ProcessView>), (status = 400, body = ErrorBody)))]
+pub async fn processes(
+    State(state): S,
+    _who: Authed,
+    QueryParams(query): QueryParams<ProcessQuery>,
+) -> ApiResult<Json<Vec<ProcessView>>> {
+    let repository_id = match &query.repository {
+        Some(name) => Some(state.store.repository(name).await?.id),
+        None => None,
+    };
+    let filter = ProcessFilter {
+        repository_id,
+        status: query
+            .status
+            .as_deref()
+            .map(str::parse::<ProcessStatus>)
+            .transpose()
+            .map_err(ApiError::bad_request)?,
+        trigger: query
+            .trigger
+            .as_deref()
+            .map(str::parse::<Trigger>)
+            .transpose()
+            .map_err(ApiError::bad_request)?,
+        limit: Some(query.limit.unwrap_or(100).min(1000)),
+        ..Default::default()
+    };
+    let names = repository_names(&state.store).await?;
+    Ok(Json(
+        state
+            .store
+            .processes(&filter)
+            .await?
+            .iter()
+            .map(|p| process_view(p, &names))
+            .collect(),
+    ))
+}
+
+/// One process.
+#[utoipa::path(get, path = "/api/v1/processes/{id}", tag = "processes",
+    params(("id" = i64, Path, description = "Process id")),
+    responses((status = 200, body = ProcessView), (status = 404, body = ErrorBody)))]
+pub async fn process(
+    State(state): S,
+    _who: Authed,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<ProcessView>> {
+    let process = state.store.process(id).await?;
+    let names = repository_names(&state.store).await?;
+    Ok(Json(process_view(&process, &names)))
+}
+
+/// What a cancel did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Cancelled {
+    /// Process id.
+    pub id: i64,
+    /// `cancelled` (it was queued), `requested` (its host stops it) or
+    /// `already_ended`.
+    pub outcome: &'static str,
+    /// Its status now.
+    pub status: String,
+}
+
+/// Cancels a queued or running process, whichever host runs it (operator).
+#[utoipa::path(post, path = "/api/v1/processes/{id}/cancel", tag = "processes",
+    params(("id" = i64, Path, description = "Process id")),
+    responses((status = 200, body = Cancelled), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn cancel(
+    State(state): S,
+    who: Authed,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<Cancelled>> {
+    who.require(Role::Operator, "process.cancel", &id.to_string())
+        .await?;
+    state.store.process(id).await?;
+    let reason = format!("cancelled by {} through the HTTP API", who.caller.user);
+    let outcome = state.store.request_cancel(id, &reason).await?;
+    let status = state.store.process(id).await?.status.to_string();
+    let outcome = match outcome {
+        CancelOutcome::Cancelled => "cancelled",
+        CancelOutcome::Requested => "requested",
+        CancelOutcome::AlreadyEnded(_) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("process {id} has already ended ({status}); nothing to cancel"),
+            ));
+        }
+    };
+    who.audit("process.cancel", &id.to_string(), outcome).await;
+    Ok(Json(Cancelled {
+        id,
+        outcome,
+        status,
+    }))
+}
+
+/// The schedules.
+#[utoipa::path(get, path = "/api/v1/schedules", tag = "schedules",
+    responses((status = 200, body = Vec<ScheduleView>), (status = 401, body = ErrorBody)))]
+pub async fn schedules_list(State(state): S, _who: Authed) -> ApiResult<Json<Vec<ScheduleView>>> {
+    let names = repository_names(&state.store).await?;
+    Ok(Json(
+        state
+            .store
+            .schedules()
+            .await?
+            .iter()
+            .map(|row| schedules::view(row, &names))
+            .collect(),
+    ))
+}
+
+/// One schedule, with its next five due times.
+#[utoipa::path(get, path = "/api/v1/schedules/{name}", tag = "schedules",
+    params(("name" = String, Path, description = "Schedule name")),
+    responses((status = 200, body = ScheduleView), (status = 404, body = ErrorBody)))]
+pub async fn schedule_show(
+    State(state): S,
+    _who: Authed,
+    PathParam(name): PathParam<String>,
+) -> ApiResult<Json<ScheduleView>> {
+    let row = state.store.schedule(&name).await?;
+    let names = repository_names(&state.store).await?;
+    Ok(Json(schedules::view(&row, &names)))
+}
+
+/// A schedule to add.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewScheduleBody {
+    /// Unique name.
+    pub name: String,
+    /// Cron expression, UTC: five fields, or six with seconds first.
+    pub cron: String,
+    /// Repository name.
+    pub repository: String,
+    /// Actions, run in this order.
+    pub actions: Vec<String>,
+    /// A failed step does not stop the rest.
+    #[serde(default)]
+    pub continue_on_failure: bool,
+    /// Fires when due (default true).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Adds a schedule (admin).
+#[utoipa::path(post, path = "/api/v1/schedules", tag = "schedules", request_body = NewScheduleBody,
+    responses((status = 201, body = ScheduleView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn schedule_add(
+    State(state): S,
+    who: Authed,
+    JsonBody(body): JsonBody<NewScheduleBody>,
+) -> ApiResult<(StatusCode, Json<ScheduleView>)> {
+    who.require(Role::Admin, "schedule.add", &body.name).await?;
+    let row = schedules::add(
+        &state.host,
+        &state.store,
+        ScheduleRequest {
+            name: body.name,
+            cron: body.cron,
+            repository: body.repository,
+            actions: body.actions,
+            continue_on_failure: body.continue_on_failure,
+            enabled: body.enabled,
+        },
+    )
+    .await?;
+    who.audit("schedule.add", &row.name, "ok").await;
+    let names = repository_names(&state.store).await?;
+    Ok((StatusCode::CREATED, Json(schedules::view(&row, &names))))
+}
+
+/// Removes a schedule (admin); what it queued stays.
+#[utoipa::path(delete, path = "/api/v1/schedules/{name}", tag = "schedules",
+    params(("name" = String, Path, description = "Schedule name")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn schedule_remove(
+    State(state): S,
+    who: Authed,
+    PathParam(name): PathParam<String>,
+) -> ApiResult<StatusCode> {
+    who.require(Role::Admin, "schedule.remove", &name).await?;
+    schedules::remove(&state.store, &name).await?;
+    who.audit("schedule.remove", &name, "ok").await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Queues a schedule's chain now (operator); `invhost serve` runs it.
+#[utoipa::path(post, path = "/api/v1/schedules/{name}/run", tag = "schedules",
+    params(("name" = String, Path, description = "Schedule name")),
+    responses((status = 202, body = Vec<ProcessView>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn schedule_run(
+    State(state): S,
+    who: Authed,
+    PathParam(name): PathParam<String>,
+) -> ApiResult<(StatusCode, Json<Vec<ProcessView>>)> {
+    who.require(Role::Operator, "schedule.run", &name).await?;
+    let queued = schedules::queue_now(&state.host, &state.store, &name).await?;
+    let ids: Vec<String> = queued.iter().map(|p| p.id.to_string()).collect();
+    who.audit(
+        "schedule.run",
+        &name,
+        &format!("ok: processes {}", ids.join(",")),
+    )
+    .await;
+    let names = repository_names(&state.store).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(queued.iter().map(|p| process_view(p, &names)).collect()),
+    ))
+}
+
+/// Which rows of a view.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryQuery {
+    /// Repository name (default `Default Inventory`).
+    pub repository: Option<String>,
+    /// Rows at most (default 100, at most 10,000).
+    pub limit: Option<u64>,
+    /// Rows to skip (raw views).
+    pub offset: Option<u64>,
+}
+
+/// A page of a view.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InventoryPage {
+    /// The view.
+    pub view: String,
+    /// Rows in the view in all (raw views) or in `rows` (consolidated ones).
+    pub total: u64,
+    /// The rows, as `invhost inventory VIEW --json` gives them.
+    #[schema(value_type = Vec<Object>)]
+    pub rows: Vec<Value>,
+}
+
+/// A page of an inventory view: devices, users, applications,
+/// installations, usage, skus, assignments, activations (paged), or
+/// product-usage, licences, reclaim.
+#[utoipa::path(get, path = "/api/v1/inventory/{view}", tag = "inventory",
+    params(("view" = String, Path, description = "The view"), InventoryQuery),
+    responses((status = 200, body = InventoryPage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn inventory_view(
+    State(state): S,
+    _who: Authed,
+    PathParam(view): PathParam<String>,
+    QueryParams(query): QueryParams<InventoryQuery>,
+) -> ApiResult<Json<InventoryPage>> {
+    let parsed: View = view.parse().map_err(|e: String| ApiError::not_found(e))?;
+    let repository = state
+        .store
+        .repository(
+            query
+                .repository
+                .as_deref()
+                .unwrap_or(repo_store::DEFAULT_REPOSITORY),
+        )
+        .await?;
+    let limit = query.limit.unwrap_or(100).min(10_000);
+    let to_values = |rows: Vec<Value>| -> (u64, Vec<Value>) {
+        let total = rows.len() as u64;
+        let rows = rows
+            .into_iter()
+            .skip(query.offset.unwrap_or(0) as usize)
+            .take(limit as usize)
+            .collect();
+        (total, rows)
+    };
+    let (total, rows) = match (parsed, parsed.kind()) {
+        (_, Some(kind)) => {
+            let total = state
+                .store
+                .raw_counts(repository.id)
+                .await?
+                .get(&kind)
+                .copied()
+                .unwrap_or(0);
+            let rows = state
+                .store
+                .raw_rows(
+                    repository.id,
+                    kind,
+                    repo_store::Page {
+                        limit,
+                        offset: query.offset.unwrap_or(0),
+                    },
+                )
+                .await?;
+            (total, rows.into_iter().map(Value::Object).collect())
+        }
+        (View::ProductUsage, None) => {
+            to_values(values(&state.store.product_usage(repository.id).await?)?)
+        }
+        (View::Licences, None) => {
+            to_values(values(&state.store.licence_summary(repository.id).await?)?)
+        }
+        (View::Reclaim, None) => {
+            to_values(values(&state.store.reclaim_list(repository.id).await?)?)
+        }
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "'{view}' is not a list view (explain comes later to the API)"
+            )));
+        }
+    };
+    Ok(Json(InventoryPage {
+        view: parsed.name().to_owned(),
+        total,
+        rows,
+    }))
+}
+
+fn values<T: Serialize>(rows: &[T]) -> ApiResult<Vec<Value>> {
+    rows.iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// How much of the audit log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Newest first, at most this many (default 100, at most 1000).
+    pub limit: Option<u64>,
+}
+
+/// The audit log, newest first (admin).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "accounts", params(AuditQuery),
+    responses((status = 200, body = Vec<AuditView>), (status = 403, body = ErrorBody)))]
+pub async fn audit(
+    State(state): S,
+    who: Authed,
+    QueryParams(query): QueryParams<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditView>>> {
+    who.require(Role::Admin, "audit.read", "audit log").await?;
+    let rows = state
+        .store
+        .audit_log(query.limit.unwrap_or(100).min(1000))
+        .await?;
+    Ok(Json(rows.iter().map(accounts::audit_view).collect()))
+}

@@ -1,0 +1,806 @@
+//! The HTTP API of `invhost serve`, over real HTTP on loopback: every route
+//! for each role, refused credentials, malformed requests, the audit log,
+//! the OpenAPI document, TLS and the rules on where it may listen; and no
+//! secret in any byte of the exchange.
+
+use std::io::Write;
+use std::process::{Child, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+use crate::cli::workflow::Setup;
+use crate::store::support::{TestDb, on_both_backends};
+
+on_both_backends!(every_route_answers_each_role_and_never_shows_a_secret,);
+
+/// Every route of the API, as the OpenAPI document must list it.
+const ROUTES: [&str; 19] = [
+    "/healthz",
+    "/api/v1/me",
+    "/api/v1/repositories",
+    "/api/v1/repositories/{name}/clear",
+    "/api/v1/connector-types",
+    "/api/v1/connectors",
+    "/api/v1/connectors/{name}",
+    "/api/v1/connectors/{name}/test",
+    "/api/v1/actions",
+    "/api/v1/execute",
+    "/api/v1/processes",
+    "/api/v1/processes/{id}",
+    "/api/v1/processes/{id}/cancel",
+    "/api/v1/schedules",
+    "/api/v1/schedules/{name}",
+    "/api/v1/schedules/{name}/run",
+    "/api/v1/inventory/{view}",
+    "/api/v1/audit",
+    "/api/v1/openapi.json",
+];
+
+const CONNECTOR_SECRET: &str = "Zq8~connector-secret-never-shown";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A running `invhost serve` with its API on a free loopback port.
+pub(crate) struct Served {
+    child: Option<Child>,
+    log: tempfile::NamedTempFile,
+    pub base: String,
+}
+
+impl Served {
+    pub(crate) fn start(s: &Setup, extra: &[&str], scheme: &str) -> Served {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let mut args = vec!["serve", "--workers", "2", "--grace", "10"];
+        if !extra.contains(&"--listen") {
+            args.extend(["--listen", "127.0.0.1:0"]);
+        }
+        args.extend(extra);
+        let child = s
+            .invhost
+            .cmd()
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .unwrap();
+        let mut served = Served {
+            child: Some(child),
+            log,
+            base: String::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = served.log_text();
+            if let Some(at) = text.find("API listening.") {
+                let line = &text[at..text[at..].find('\n').map_or(text.len(), |n| at + n)];
+                let address = line
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix("address="))
+                    .unwrap();
+                let port = address.rsplit(':').next().unwrap();
+                served.base = format!("{scheme}://127.0.0.1:{port}");
+                return served;
+            }
+            if let Some(status) = served.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("serve exited ({status}) before listening:\n{text}");
+            }
+            assert!(Instant::now() < deadline, "the API never listened:\n{text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub(crate) fn log_text(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap()
+    }
+
+    /// SIGTERM; the exit code and the log.
+    pub(crate) fn stop(mut self) -> (Option<i32>, String) {
+        let child = self.child.take().unwrap();
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        (output.status.code(), self.log_text())
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Runs `invhost` with `input` on stdin; expects success; returns stdout.
+pub(crate) fn with_stdin(s: &Setup, args: &[&str], input: &str) -> String {
+    let mut child = s
+        .invhost
+        .cmd()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "invhost {args:?}: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// Adds an account and returns a fresh token for it.
+pub(crate) fn account(s: &Setup, name: &str, role: &str) -> String {
+    with_stdin(
+        s,
+        &["user", "add", name, "--role", role, "--password-stdin"],
+        PASSWORD,
+    );
+    let created = s.json(&["token", "create", "--user", name]);
+    created["token"].as_str().unwrap().to_owned()
+}
+
+/// A client that keeps every byte it sends and receives.
+pub(crate) struct Client {
+    http: reqwest::Client,
+    base: String,
+    pub transcript: Mutex<String>,
+}
+
+impl Client {
+    pub(crate) fn new(base: &str) -> Client {
+        Client {
+            http: reqwest::Client::new(),
+            base: base.to_owned(),
+            transcript: Mutex::new(String::new()),
+        }
+    }
+
+    /// Sends a request; returns the status and the body as JSON (or text).
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let body = body.map(|b| b.to_string());
+        let (status, text) = self
+            .raw(
+                method,
+                path,
+                token,
+                body.as_deref(),
+                Some("application/json"),
+            )
+            .await;
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    pub(crate) async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        content_type: Option<&str>,
+    ) -> (u16, String) {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.body(body.to_owned());
+            if let Some(content_type) = content_type {
+                request = request.header("content-type", content_type);
+            }
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = format!("{:?}", response.headers());
+        let text = response.text().await.unwrap();
+        let mut transcript = self.transcript.lock().unwrap();
+        transcript.push_str(&format!(
+            ">> {method} {path} {}\n<< {status} {headers}\n{text}\n",
+            body.unwrap_or("")
+        ));
+        (status, text)
+    }
+}
+
+async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
+    let store = db.store().await;
+    let mut s = Setup::new(db);
+    s.invhost
+        .env
+        .push(("CONTOSO_SECRET".into(), CONNECTOR_SECRET.into()));
+    crate::cli::service::add_flood(&s, ["A".to_owned(), "B".to_owned()], 20);
+    s.ok(&[
+        "connector",
+        "add",
+        "--type",
+        "o365",
+        "--name",
+        "Contoso",
+        "--param",
+        "tenant_id=7c0c36f5-af83-4c24-8844-9962e0163719",
+        "--param",
+        "client_id=1b2b3c4d-0000-4000-8000-000000000001",
+        "--secret",
+        "client_secret=env:CONTOSO_SECRET",
+    ]);
+    let admin = account(&s, "ada", "admin");
+    let operator = account(&s, "otto", "operator");
+    let viewer = account(&s, "vera", "viewer");
+    let expired = s.json(&["token", "create", "--user", "vera", "--expires", "1h"]);
+    let (expired, expired_id) = (
+        expired["token"].as_str().unwrap().to_owned(),
+        expired["details"]["id"].as_i64().unwrap(),
+    );
+    store
+        .connection()
+        .execute_unprepared(&format!(
+            "UPDATE api_tokens SET expires_at = created_at WHERE id = {expired_id}"
+        ))
+        .await
+        .unwrap();
+    let revoked = s.json(&["token", "create", "--user", "vera"]);
+    let revoked_id = revoked["details"]["id"].as_i64().unwrap().to_string();
+    let revoked = revoked["token"].as_str().unwrap().to_owned();
+    s.ok(&["token", "revoke", &revoked_id]);
+    let disabled = account(&s, "dora", "admin");
+    s.ok(&["user", "disable", "dora"]);
+    let listed = s.ok(&["token", "list"]);
+    for token in [&admin, &operator, &viewer] {
+        assert!(
+            !listed.contains(token.as_str()),
+            "token list shows only prefixes"
+        );
+    }
+
+    let served = Served::start(&s, &[], "http");
+    let api = Client::new(&served.base);
+    use Method as M;
+
+    // Health and the document need no credentials.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, health) = api.call(M::GET, "/healthz", None, None).await;
+        if status == 200 {
+            assert_eq!(health["database"], "ok");
+            assert_eq!(health["scheduler"], "ok");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{health}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, document) = api.call(M::GET, "/api/v1/openapi.json", None, None).await;
+    assert_eq!(status, 200);
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    let mut documented: Vec<String> = document["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    documented.push("/api/v1/openapi.json".into());
+    documented.sort();
+    let mut expected: Vec<String> = ROUTES.iter().map(|r| (*r).to_owned()).collect();
+    expected.sort();
+    assert_eq!(
+        documented, expected,
+        "every route is in the OpenAPI document"
+    );
+
+    // Credentials.
+    let refusals = [
+        (None, "no credentials"),
+        (Some("ivh_0000"), "the token is not valid"),
+        (Some("Basic abc"), "the token is not valid"),
+        (Some(expired.as_str()), "the token has expired"),
+        (Some(revoked.as_str()), "the token was revoked"),
+        (Some(disabled.as_str()), "the token's account is disabled"),
+    ];
+    for (token, reason) in refusals {
+        let (status, body) = api.call(M::GET, "/api/v1/repositories", token, None).await;
+        assert_eq!(status, 401, "{token:?}: {body}");
+        assert_eq!(body["error"], "unauthorized");
+        assert!(body["message"].as_str().unwrap().contains(reason), "{body}");
+    }
+
+    // What every role may read.
+    for token in [&viewer, &operator, &admin] {
+        let t = Some(token.as_str());
+        let (status, me) = api.call(M::GET, "/api/v1/me", t, None).await;
+        assert_eq!(status, 200, "{me}");
+        let reads = [
+            "/api/v1/repositories",
+            "/api/v1/connector-types",
+            "/api/v1/connectors",
+            "/api/v1/connectors/Contoso",
+            "/api/v1/actions",
+            "/api/v1/processes?limit=5",
+            "/api/v1/schedules",
+            "/api/v1/inventory/devices",
+            "/api/v1/inventory/product-usage",
+        ];
+        for path in reads {
+            let (status, body) = api.call(M::GET, path, t, None).await;
+            assert_eq!(status, 200, "{} {path}: {body}", me["user"]);
+        }
+    }
+    let (_, contoso) = api
+        .call(M::GET, "/api/v1/connectors/Contoso", Some(&viewer), None)
+        .await;
+    assert_eq!(contoso["parameters"]["client_secret"], "(set)", "{contoso}");
+    let (_, types) = api
+        .call(M::GET, "/api/v1/connector-types", Some(&viewer), None)
+        .await;
+    assert!(
+        types
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["type_id"] == "o365"),
+        "{types}"
+    );
+
+    // What a viewer may not do, each refused with 403 and audited.
+    let execute = json!({"repository": "Default Inventory", "action": "Sync Data - A"});
+    let changes: [(Method, &str, Option<Value>, &str); 8] = [
+        (
+            M::POST,
+            "/api/v1/execute",
+            Some(execute.clone()),
+            "operator",
+        ),
+        (M::POST, "/api/v1/processes/1/cancel", None, "operator"),
+        (M::POST, "/api/v1/connectors/A/test", None, "operator"),
+        (M::POST, "/api/v1/schedules/x/run", None, "operator"),
+        (
+            M::POST,
+            "/api/v1/repositories",
+            Some(json!({"name": "R"})),
+            "admin",
+        ),
+        (
+            M::POST,
+            "/api/v1/repositories/Default Inventory/clear",
+            None,
+            "admin",
+        ),
+        (M::DELETE, "/api/v1/connectors/B", None, "admin"),
+        (M::GET, "/api/v1/audit", None, "admin"),
+    ];
+    for (method, path, body, needs) in &changes {
+        let (status, answer) = api
+            .call(method.clone(), path, Some(&viewer), body.clone())
+            .await;
+        assert_eq!(status, 403, "{method} {path}: {answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("needs the {needs} role; 'vera' is a viewer")),
+            "{answer}"
+        );
+    }
+    // An operator may not administer.
+    for (method, path, body, needs) in changes.iter().filter(|c| c.3 == "admin") {
+        let (status, _) = api
+            .call(method.clone(), path, Some(&operator), body.clone())
+            .await;
+        assert_eq!(status, 403, "{method} {path} needs {needs}");
+    }
+
+    // An operator executes; serve runs it; the account is its trigger.
+    let (status, queued) = api
+        .call(
+            M::POST,
+            "/api/v1/execute",
+            Some(&operator),
+            Some(execute.clone()),
+        )
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(queued["trigger"], "user otto");
+    assert_eq!(queued["status"], "queued");
+    let id = queued["id"].as_i64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let (_, process) = api
+            .call(
+                M::GET,
+                &format!("/api/v1/processes/{id}"),
+                Some(&viewer),
+                None,
+            )
+            .await;
+        if process["status"] == "succeeded" {
+            break process;
+        }
+        assert!(Instant::now() < deadline, "{process}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(done["counts"]["device"], 20);
+    let (_, page) = api
+        .call(
+            M::GET,
+            "/api/v1/inventory/devices?limit=5&offset=5",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(page["total"], 20, "{page}");
+    assert_eq!(page["rows"].as_array().unwrap().len(), 5);
+    let (status, _) = api
+        .call(
+            M::POST,
+            &format!("/api/v1/processes/{id}/cancel"),
+            Some(&operator),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "an ended process cannot be cancelled");
+    let (status, _) = api
+        .call(
+            M::POST,
+            "/api/v1/processes/999999/cancel",
+            Some(&operator),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, report) = api
+        .call(M::POST, "/api/v1/connectors/A/test", Some(&operator), None)
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let (_, log) = api
+        .call(
+            M::GET,
+            "/api/v1/processes?trigger=user%20otto",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
+
+    // An admin administers.
+    let (status, added) = api
+        .call(
+            M::POST,
+            "/api/v1/repositories",
+            Some(&admin),
+            Some(json!({"name": "Second"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{added}");
+    let (status, _) = api
+        .call(
+            M::POST,
+            "/api/v1/repositories",
+            Some(&admin),
+            Some(json!({"name": "Second"})),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let schedule = json!({"name": "nightly", "cron": "0 2 * * *", "repository": "Default Inventory",
+        "actions": ["Sync Data - A", "Generate Report - Basic Inventory Consolidation"]});
+    let (status, created) = api
+        .call(M::POST, "/api/v1/schedules", Some(&admin), Some(schedule))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["upcoming"].as_array().unwrap().len(), 5);
+    let (status, bad) = api
+        .call(
+            M::POST,
+            "/api/v1/schedules",
+            Some(&admin),
+            Some(
+                json!({"name": "bad", "cron": "0 2 32 * *", "repository": "Default Inventory",
+                "actions": ["Sync Data - A"]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        bad["message"]
+            .as_str()
+            .unwrap()
+            .contains("field 3 (day of month)"),
+        "{bad}"
+    );
+    let (status, chain) = api
+        .call(
+            M::POST,
+            "/api/v1/schedules/nightly/run",
+            Some(&operator),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{chain}");
+    assert_eq!(chain[1]["parent_id"], chain[0]["id"]);
+    assert_eq!(chain[0]["trigger"], "schedule nightly");
+    let (status, _) = api
+        .call(M::GET, "/api/v1/schedules/nightly", Some(&viewer), None)
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = api
+        .call(M::DELETE, "/api/v1/schedules/nightly", Some(&admin), None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = api
+        .call(
+            M::DELETE,
+            "/api/v1/connectors/B?purge_data=true",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, cleared) = api
+        .call(
+            M::POST,
+            "/api/v1/repositories/Second/clear",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{cleared}");
+
+    // Malformed requests: a clear refusal, never a trace or SQL.
+    let bodies: [(&str, Option<&str>, u16, &str); 6] = [
+        ("{", Some("application/json"), 400, "invalid JSON body"),
+        (
+            r#"{"repository": 1, "action": "Sync Data - A"}"#,
+            Some("application/json"),
+            400,
+            "at 'repository'",
+        ),
+        (
+            r#"{"repository": "Default Inventory", "action": "Sync Data - A", "fast": true}"#,
+            Some("application/json"),
+            400,
+            "unknown field `fast`",
+        ),
+        (
+            r#"{"repository": "Default Inventory"}"#,
+            Some("application/json"),
+            400,
+            "missing field `action`",
+        ),
+        (
+            r#"{"repository": "x", "action": "y"}"#,
+            None,
+            415,
+            "Content-Type: application/json",
+        ),
+        (
+            r#"{"repository": "Nowhere", "action": "Sync Data - A"}"#,
+            Some("application/json"),
+            404,
+            "no repository named 'Nowhere'",
+        ),
+    ];
+    for (body, content_type, expected, says) in bodies {
+        let (status, text) = api
+            .raw(
+                M::POST,
+                "/api/v1/execute",
+                Some(&operator),
+                Some(body),
+                content_type,
+            )
+            .await;
+        assert_eq!(status, expected, "{body}: {text}");
+        assert!(text.contains(says), "{body}: {text}");
+    }
+    let huge = format!(r#"{{"name": "{}"}}"#, "x".repeat(2 * 1024 * 1024));
+    let (status, text) = api
+        .raw(
+            M::POST,
+            "/api/v1/repositories",
+            Some(&admin),
+            Some(&huge),
+            Some("application/json"),
+        )
+        .await;
+    assert_eq!(status, 413, "{text}");
+    let (status, text) = api
+        .raw(M::GET, "/api/v1/nothing", Some(&admin), None, None)
+        .await;
+    assert_eq!(status, 404, "{text}");
+    assert!(text.contains("not_found"));
+    let (status, _) = api
+        .raw(M::PUT, "/api/v1/repositories", Some(&admin), None, None)
+        .await;
+    assert_eq!(status, 405);
+    let (status, text) = api
+        .raw(
+            M::GET,
+            "/api/v1/inventory/nothing",
+            Some(&viewer),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "{text}");
+    let (status, text) = api
+        .raw(
+            M::GET,
+            "/api/v1/processes?status=paused",
+            Some(&viewer),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{text}");
+    for path in [
+        "/api/v1/processes/abc",
+        "/api/v1/processes?limit=many",
+        "/api/v1/processes?colour=red",
+    ] {
+        let (status, body) = api.call(M::GET, path, Some(&viewer), None).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["error"], "bad_request", "{path}: {body}");
+    }
+
+    // The audit log has who, what, from where, refusals included.
+    let (status, audit) = api.call(M::GET, "/api/v1/audit", Some(&admin), None).await;
+    assert_eq!(status, 200);
+    let lines = audit.as_array().unwrap();
+    let has = |actor: &str, action: &str, outcome: &str| {
+        lines.iter().any(|l| {
+            l["actor"] == actor
+                && l["action"] == action
+                && l["outcome"].as_str().unwrap().starts_with(outcome)
+        })
+    };
+    assert!(has("otto", "execute", "ok"), "{audit}");
+    assert!(has("vera", "execute", "refused: needs operator"), "{audit}");
+    assert!(has("ada", "schedule.add", "ok"), "{audit}");
+    assert!(has("ada", "connector.remove", "ok"), "{audit}");
+    assert!(lines.iter().any(|l| l["address"] == "127.0.0.1"));
+    assert!(
+        lines.iter().any(
+            |l| l["action"] == "user.add" && l["actor"].as_str().unwrap().starts_with("local ")
+        ),
+        "{audit}"
+    );
+
+    let (code, log) = served.stop();
+    assert_eq!(code, Some(0), "{log}");
+    let audit = s.ok(&["audit"]);
+    assert!(
+        audit.contains("schedule.add") && audit.contains("127.0.0.1"),
+        "{audit}"
+    );
+
+    // Not one secret in any byte exchanged, nor in the host's log.
+    let transcript = api.transcript.lock().unwrap().clone();
+    let responses: String = transcript
+        .lines()
+        .filter(|l| !l.starts_with(">> "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for secret in [CONNECTOR_SECRET, PASSWORD, "$argon2"] {
+        assert!(!transcript.contains(secret), "{secret} in the exchange");
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
+    for token in [&admin, &operator, &viewer, &expired, &revoked, &disabled] {
+        assert!(!responses.contains(token.as_str()), "a token in a response");
+        assert!(!log.contains(token.as_str()), "a token in the log");
+    }
+    for leak in ["SELECT", "sqlx", "panicked", "stack backtrace"] {
+        assert!(!responses.contains(leak), "{leak} in a response");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_off_loopback_is_refused_and_tls_serves() {
+    let db = TestDb::sqlite();
+    let s = Setup::new(&db);
+
+    // Plain HTTP off loopback: refused, unless accepted, then warned.
+    let (code, _, stderr) = s.invhost.run(&["serve", "--listen", "0.0.0.0:0"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("refusing to serve the API on 0.0.0.0:0 over plain HTTP"),
+        "{stderr}"
+    );
+    let insecure = Served::start(&s, &["--listen", "0.0.0.0:0", "--insecure-http"], "http");
+    let (code, log) = insecure.stop();
+    assert_eq!(code, Some(0));
+    assert!(
+        log.contains("over plain HTTP off loopback (--insecure-http)"),
+        "{log}"
+    );
+
+    // TLS with a certificate of our own; a client that trusts it only.
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .args([
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let (cert_arg, key_arg) = (cert.display().to_string(), key.display().to_string());
+    let tls = Served::start(
+        &s,
+        &["--tls-cert", &cert_arg, "--tls-key", &key_arg],
+        "https",
+    );
+    let root = reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(root)
+        .build()
+        .unwrap();
+    let health = client
+        .get(format!("{}/healthz", tls.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(health.status().is_success() || health.status().as_u16() == 503);
+    let plain = reqwest::Client::new()
+        .get(format!("{}/healthz", tls.base.replace("https", "http")))
+        .send()
+        .await;
+    assert!(
+        plain.map(|r| !r.status().is_success()).unwrap_or(true),
+        "plain HTTP is not answered on the TLS port"
+    );
+    // The port is taken: a second host says so and stops.
+    let port = tls.base.rsplit(':').next().unwrap().to_owned();
+    let (code, _, stderr) = s
+        .invhost
+        .run(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("cannot listen on"), "{stderr}");
+    let (code, _) = tls.stop();
+    assert_eq!(code, Some(0));
+}
