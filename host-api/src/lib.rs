@@ -13,6 +13,7 @@ mod auth;
 mod body;
 mod error;
 mod routes;
+mod session;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,6 +43,27 @@ pub struct ApiState {
     pub store: Store,
     /// When the scheduler last looked at the schedules (Unix ms; 0: never).
     pub scheduler_tick: Arc<AtomicI64>,
+    /// Served over TLS: session cookies are `Secure`.
+    pub tls: bool,
+    sign_in_failures: std::sync::Mutex<std::collections::HashMap<String, Vec<std::time::Instant>>>,
+}
+
+impl ApiState {
+    /// The state of an API on this host and database.
+    pub fn new(
+        host: Arc<Host>,
+        store: Store,
+        scheduler_tick: Arc<AtomicI64>,
+        tls: bool,
+    ) -> ApiState {
+        ApiState {
+            host,
+            store,
+            scheduler_tick,
+            tls,
+            sign_in_failures: Default::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for ApiState {
@@ -68,12 +90,18 @@ struct ApiDoc;
 pub fn router(state: Arc<ApiState>) -> axum::Router {
     let (api, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
+        .routes(routes!(routes::metrics))
         .routes(routes!(routes::me))
+        .routes(routes!(session::sign_in, session::sign_out))
         .routes(routes!(routes::repositories, routes::add_repository))
         .routes(routes!(routes::clear_repository))
         .routes(routes!(routes::connector_types))
-        .routes(routes!(routes::connectors_list))
-        .routes(routes!(routes::connector_show, routes::connector_remove))
+        .routes(routes!(routes::connectors_list, routes::connector_add))
+        .routes(routes!(
+            routes::connector_show,
+            routes::connector_edit,
+            routes::connector_remove
+        ))
         .routes(routes!(routes::connector_test))
         .routes(routes!(routes::actions))
         .routes(routes!(routes::execute))
@@ -81,7 +109,11 @@ pub fn router(state: Arc<ApiState>) -> axum::Router {
         .routes(routes!(routes::process))
         .routes(routes!(routes::cancel))
         .routes(routes!(routes::schedules_list, routes::schedule_add))
-        .routes(routes!(routes::schedule_show, routes::schedule_remove))
+        .routes(routes!(
+            routes::schedule_show,
+            routes::schedule_edit,
+            routes::schedule_remove
+        ))
         .routes(routes!(routes::schedule_run))
         .routes(routes!(routes::inventory_view))
         .routes(routes!(routes::audit))

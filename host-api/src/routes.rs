@@ -14,6 +14,7 @@ use host_engine::execute::{self, ExecuteRequest};
 use host_engine::inventory::View;
 use host_engine::processes::{ProcessView, process_view, repository_names};
 use host_engine::schedules::{self, ScheduleRequest, ScheduleView};
+use host_engine::secrets::{Secret, SecretSource};
 use repo_store::{CancelOutcome, ProcessFilter, ProcessStatus, Role, Trigger};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -33,6 +34,8 @@ pub struct Me {
     pub user: String,
     /// viewer, operator or admin.
     pub role: String,
+    /// For a browser session: what every change must carry in `X-CSRF-Token`.
+    pub csrf_token: Option<String>,
 }
 
 /// Who the token stands for.
@@ -40,6 +43,7 @@ pub struct Me {
     responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn me(who: Authed) -> Json<Me> {
     Json(Me {
+        csrf_token: who.session.as_ref().map(|s| s.csrf_token.clone()),
         user: who.caller.user,
         role: who.caller.role.to_string(),
     })
@@ -173,6 +177,128 @@ pub async fn connector_show(
     PathParam(name): PathParam<String>,
 ) -> ApiResult<Json<ConnectorView>> {
     let row = state.store.connector(&name).await?;
+    Ok(Json(connectors::view(
+        &state.host,
+        &row,
+        &state.host.key()?,
+    )?))
+}
+
+/// A connector to add.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewConnectorBody {
+    /// Unique name; its action is `Sync Data - NAME`.
+    pub name: String,
+    /// Connector type id (see /api/v1/connector-types).
+    #[serde(rename = "type")]
+    pub connector_type: String,
+    /// Plain parameters by key (strings, numbers or booleans).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub parameters: serde_json::Map<String, Value>,
+    /// Secret parameters by key; write-only, never returned.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub secrets: std::collections::BTreeMap<String, String>,
+    /// Queue consolidation after each sync.
+    #[serde(default)]
+    pub run_consolidation: bool,
+}
+
+/// What to change in a connector; what is not given stays.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorChange {
+    /// Plain parameters to set.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub parameters: serde_json::Map<String, Value>,
+    /// Secret parameters to set; write-only.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub secrets: std::collections::BTreeMap<String, String>,
+    /// Parameters to remove.
+    #[serde(default)]
+    pub unset: Vec<String>,
+    /// Queue consolidation after each sync.
+    pub run_consolidation: Option<bool>,
+}
+
+fn parameter_input(
+    parameters: serde_json::Map<String, Value>,
+    secrets: std::collections::BTreeMap<String, String>,
+    unset: Vec<String>,
+) -> connectors::ParameterInput {
+    connectors::ParameterInput {
+        params: parameters
+            .into_iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(text) => text,
+                    other => other.to_string(),
+                };
+                (k, text)
+            })
+            .collect(),
+        secrets: secrets
+            .into_iter()
+            .map(|(k, v)| (k, SecretSource::Given(Secret::new(v))))
+            .collect(),
+        unset,
+        params_file: None,
+        prompt: None,
+    }
+}
+
+/// Adds a connector (admin); secrets are stored encrypted and never returned.
+#[utoipa::path(post, path = "/api/v1/connectors", tag = "connectors", request_body = NewConnectorBody,
+    responses((status = 201, body = ConnectorView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn connector_add(
+    State(state): S,
+    who: Authed,
+    JsonBody(body): JsonBody<NewConnectorBody>,
+) -> ApiResult<(StatusCode, Json<ConnectorView>)> {
+    who.require(Role::Admin, "connector.add", &body.name)
+        .await?;
+    let input = parameter_input(body.parameters, body.secrets, Vec::new());
+    let row = connectors::add(
+        &state.host,
+        &state.store,
+        &body.connector_type,
+        &body.name,
+        &input,
+        body.run_consolidation,
+    )
+    .await?;
+    who.audit("connector.add", &row.name, "ok").await;
+    Ok((
+        StatusCode::CREATED,
+        Json(connectors::view(&state.host, &row, &state.host.key()?)?),
+    ))
+}
+
+/// Changes a connector (admin), validated as a whole.
+#[utoipa::path(patch, path = "/api/v1/connectors/{name}", tag = "connectors",
+    params(("name" = String, Path, description = "Connector name")), request_body = ConnectorChange,
+    responses((status = 200, body = ConnectorView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn connector_edit(
+    State(state): S,
+    who: Authed,
+    PathParam(name): PathParam<String>,
+    JsonBody(body): JsonBody<ConnectorChange>,
+) -> ApiResult<Json<ConnectorView>> {
+    who.require(Role::Admin, "connector.edit", &name).await?;
+    let input = parameter_input(body.parameters, body.secrets, body.unset);
+    let row = connectors::edit(
+        &state.host,
+        &state.store,
+        &name,
+        &input,
+        body.run_consolidation,
+    )
+    .await?;
+    who.audit("connector.edit", &name, "ok").await;
     Ok(Json(connectors::view(
         &state.host,
         &row,
@@ -470,6 +596,51 @@ pub async fn schedule_add(
     Ok((StatusCode::CREATED, Json(schedules::view(&row, &names))))
 }
 
+/// What to change in a schedule; what is not given stays.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleChangeBody {
+    /// New cron expression; the next due time counts from now.
+    pub cron: Option<String>,
+    /// New repository.
+    pub repository: Option<String>,
+    /// New actions, replacing the list.
+    pub actions: Option<Vec<String>>,
+    /// Whether a failed step lets the rest run.
+    pub continue_on_failure: Option<bool>,
+    /// Fire when due.
+    pub enabled: Option<bool>,
+}
+
+/// Changes a schedule (admin).
+#[utoipa::path(patch, path = "/api/v1/schedules/{name}", tag = "schedules",
+    params(("name" = String, Path, description = "Schedule name")), request_body = ScheduleChangeBody,
+    responses((status = 200, body = ScheduleView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn schedule_edit(
+    State(state): S,
+    who: Authed,
+    PathParam(name): PathParam<String>,
+    JsonBody(body): JsonBody<ScheduleChangeBody>,
+) -> ApiResult<Json<ScheduleView>> {
+    who.require(Role::Admin, "schedule.edit", &name).await?;
+    let row = schedules::edit(
+        &state.host,
+        &state.store,
+        &name,
+        schedules::ScheduleEdit {
+            cron: body.cron,
+            repository: body.repository,
+            actions: body.actions,
+            continue_on_failure: body.continue_on_failure,
+            enabled: body.enabled,
+        },
+    )
+    .await?;
+    who.audit("schedule.edit", &name, "ok").await;
+    let names = repository_names(&state.store).await?;
+    Ok(Json(schedules::view(&row, &names)))
+}
+
 /// Removes a schedule (admin); what it queued stays.
 #[utoipa::path(delete, path = "/api/v1/schedules/{name}", tag = "schedules",
     params(("name" = String, Path, description = "Schedule name")),
@@ -639,4 +810,67 @@ pub async fn audit(
         .audit_log(query.limit.unwrap_or(100).min(1000))
         .await?;
     Ok(Json(rows.iter().map(accounts::audit_view).collect()))
+}
+
+/// Monitoring in the Prometheus text format (any role): processes by
+/// status and action, queue depth, durations, rows written.
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, body = String, content_type = "text/plain"), (status = 401, body = ErrorBody)))]
+pub async fn metrics(
+    State(state): S,
+    _who: Authed,
+) -> ApiResult<impl axum::response::IntoResponse> {
+    let stats = state.store.process_stats().await?;
+    let mut out = String::new();
+    let label = |text: &str| {
+        text.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    };
+    out.push_str("# HELP invhost_processes Processes in the log, by status and action.\n");
+    out.push_str("# TYPE invhost_processes gauge\n");
+    let mut queued = 0;
+    let mut running = 0;
+    for (status, action, n) in &stats.by_status_and_action {
+        out.push_str(&format!(
+            "invhost_processes{{status=\"{}\",action=\"{}\"}} {n}\n",
+            label(status),
+            label(action)
+        ));
+        match status.as_str() {
+            "queued" => queued += n,
+            "running" => running += n,
+            _ => {}
+        }
+    }
+    out.push_str(
+        "# HELP invhost_queue_depth Processes waiting to run.\n# TYPE invhost_queue_depth gauge\n",
+    );
+    out.push_str(&format!("invhost_queue_depth {queued}\n"));
+    out.push_str("# HELP invhost_processes_running Processes running on any host.\n# TYPE invhost_processes_running gauge\n");
+    out.push_str(&format!("invhost_processes_running {running}\n"));
+    out.push_str("# HELP invhost_process_duration_seconds Time from start to end of ended processes, by action.\n");
+    out.push_str("# TYPE invhost_process_duration_seconds summary\n");
+    for (action, n, secs) in &stats.durations {
+        let action = label(action);
+        out.push_str(&format!(
+            "invhost_process_duration_seconds_sum{{action=\"{action}\"}} {secs:.3}\n\
+             invhost_process_duration_seconds_count{{action=\"{action}\"}} {n}\n"
+        ));
+    }
+    out.push_str("# HELP invhost_records_written_total Rows published by succeeded processes, by record kind.\n");
+    out.push_str("# TYPE invhost_records_written_total counter\n");
+    for (kind, n) in &stats.records {
+        out.push_str(&format!(
+            "invhost_records_written_total{{kind=\"{}\"}} {n}\n",
+            label(kind)
+        ));
+    }
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    ))
 }

@@ -18,27 +18,7 @@ pub const TOKEN_PREFIX: &str = "ivh_";
 /// Passwords shorter than this are refused.
 const MIN_PASSWORD: usize = 12;
 
-/// A password or token, never printed by `Debug`.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a value.
-    pub fn new(value: String) -> Secret {
-        Secret(value)
-    }
-
-    /// The value, for hashing or showing once.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+pub use super::secrets::Secret;
 
 fn check_user_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
@@ -257,7 +237,7 @@ impl fmt::Display for Refused {
         f.write_str(match self {
             Refused::Unknown => "the token is not valid",
             Refused::Expired => "the token has expired",
-            Refused::Revoked => "the token was revoked",
+            Refused::Revoked => "the token was revoked (or the session ended)",
             Refused::Disabled => "the token's account is disabled",
         })
     }
@@ -287,6 +267,117 @@ pub async fn authenticate(
     Ok(Ok(Caller {
         user: user.name,
         role: user.role,
+    }))
+}
+
+/// How long a browser session lasts.
+pub const SESSION_LIFETIME: TimeDelta = TimeDelta::hours(12);
+
+/// A session begun by signing in.
+#[derive(Debug)]
+pub struct SignedIn {
+    /// The account.
+    pub caller: Caller,
+    /// The session cookie's value (shown to the browser once).
+    pub session: Secret,
+    /// The token every state-changing request of the session carries.
+    pub csrf_token: String,
+    /// When the session ends.
+    pub expires_at: DateTime<Utc>,
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A hash to verify against when the name is unknown, so that a wrong name
+/// takes as long as a wrong password.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(random_hex().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// Signs in with a name and password; `None` for a wrong name, a wrong
+/// password or a disabled account alike (and in the same time).
+pub async fn sign_in(store: &Store, name: &str, password: &Secret) -> Result<Option<SignedIn>> {
+    let user = store.find_user(name).await?;
+    let hash = user
+        .as_ref()
+        .map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
+    let password = password.clone();
+    let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+        .await
+        .context("checking the password")?;
+    let Some(user) = user.filter(|u| matches && !u.disabled) else {
+        return Ok(None);
+    };
+    let session = format!("ivs_{}", random_hex());
+    let csrf_token = random_hex();
+    let expires_at = Utc::now() + SESSION_LIFETIME;
+    store
+        .create_session(
+            user.id,
+            token_hash(&session),
+            csrf_token.clone(),
+            expires_at,
+        )
+        .await?;
+    Ok(Some(SignedIn {
+        caller: Caller {
+            user: user.name,
+            role: user.role,
+        },
+        session: Secret::new(session),
+        csrf_token,
+        expires_at,
+    }))
+}
+
+/// A session's caller, with its id and CSRF token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The account.
+    pub caller: Caller,
+    /// The session's id, for sign-out.
+    pub id: i64,
+    /// What state-changing requests must carry in `X-CSRF-Token`.
+    pub csrf_token: String,
+}
+
+/// The caller a session cookie stands for, at `now`. A session ends at
+/// sign-out, at its expiry, and when the account's password changes.
+pub async fn authenticate_session(
+    store: &Store,
+    cookie: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<Session, Refused>> {
+    let Some((session, user)) = store.session_by_hash(&token_hash(cookie)).await? else {
+        return Ok(Err(Refused::Unknown));
+    };
+    if session.revoked_at.is_some() || session.created_at < user.password_changed_at {
+        return Ok(Err(Refused::Revoked));
+    }
+    if session.expires_at <= now {
+        return Ok(Err(Refused::Expired));
+    }
+    if user.disabled {
+        return Ok(Err(Refused::Disabled));
+    }
+    Ok(Ok(Session {
+        caller: Caller {
+            user: user.name,
+            role: user.role,
+        },
+        id: session.id,
+        csrf_token: session.csrf_token,
     }))
 }
 

@@ -17,6 +17,32 @@ pub enum SecretSource {
     Stdin,
     /// `prompt`: asked for on the terminal, not echoed.
     Prompt,
+    /// The value itself, as an HTTP request carries it (never parsed from
+    /// a command line).
+    Given(Secret),
+}
+
+/// A secret value (a connector secret, a password, a token), never printed
+/// by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    /// The value, for hashing, storing encrypted, or showing once.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 impl FromStr for SecretSource {
@@ -63,6 +89,7 @@ pub fn read_secret(source: &SecretSource, label: &str, prompt: Option<Prompt>) -
                 .with_context(|| format!("{label}: cannot read standard input"))?;
             text
         }
+        SecretSource::Given(secret) => secret.expose().to_owned(),
         SecretSource::Prompt => match prompt {
             Some(prompt) => prompt(label)?,
             None => bail!(

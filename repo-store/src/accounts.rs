@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use crate::connect::Store;
-use crate::entities::{api_token, audit_entry, user};
+use crate::entities::{api_token, audit_entry, session, user};
 use crate::error::StoreError;
 use crate::values::Role;
 
@@ -111,8 +111,12 @@ impl Store {
         Ok(())
     }
 
-    /// Removes an account and its tokens.
+    /// Removes an account, its tokens and its sessions.
     pub async fn delete_user(&self, id: i64) -> Result<(), StoreError> {
+        session::Entity::delete_many()
+            .filter(session::Column::UserId.eq(id))
+            .exec(&self.db)
+            .await?;
         api_token::Entity::delete_many()
             .filter(api_token::Column::UserId.eq(id))
             .exec(&self.db)
@@ -215,5 +219,59 @@ impl Store {
             .limit(limit)
             .all(&self.db)
             .await?)
+    }
+}
+
+impl Store {
+    /// Starts a session (stored by its hash).
+    pub async fn create_session(
+        &self,
+        user_id: i64,
+        token_hash: String,
+        csrf_token: String,
+        expires_at: DateTime<Utc>,
+    ) -> Result<session::Model, StoreError> {
+        let row = session::ActiveModel {
+            user_id: Set(user_id),
+            token_hash: Set(token_hash),
+            csrf_token: Set(csrf_token),
+            created_at: Set(Utc::now()),
+            expires_at: Set(expires_at),
+            revoked_at: Set(None),
+            ..Default::default()
+        };
+        Ok(row.insert(&self.db).await?)
+    }
+
+    /// The session with this hash and its account, whatever their state.
+    pub async fn session_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(session::Model, user::Model)>, StoreError> {
+        let Some(session) = session::Entity::find()
+            .filter(session::Column::TokenHash.eq(token_hash))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let user = user::Entity::find_by_id(session.user_id)
+            .one(&self.db)
+            .await?;
+        Ok(user.map(|user| (session, user)))
+    }
+
+    /// Ends session `id` (sign-out).
+    pub async fn revoke_session(&self, id: i64) -> Result<(), StoreError> {
+        session::Entity::update_many()
+            .col_expr(
+                session::Column::RevokedAt,
+                sea_orm::sea_query::Expr::value(Utc::now()),
+            )
+            .filter(session::Column::Id.eq(id))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 }

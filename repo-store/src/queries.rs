@@ -267,3 +267,62 @@ impl Store {
         Ok(out)
     }
 }
+
+/// What `/metrics` reports of the process log.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessStats {
+    /// Processes by (status, action).
+    pub by_status_and_action: Vec<(String, String, u64)>,
+    /// Ended processes by action: (action, count, seconds in all).
+    pub durations: Vec<(String, u64, f64)>,
+    /// Rows written by succeeded processes, by record kind.
+    pub records: BTreeMap<String, u64>,
+}
+
+impl Store {
+    /// Counts of the process log for monitoring.
+    pub async fn process_stats(&self) -> Result<ProcessStats, StoreError> {
+        let backend = self.db_backend();
+        let mut stats = ProcessStats::default();
+        let rows = self
+            .db
+            .query_all(sea_orm::Statement::from_string(
+                backend,
+                "SELECT status, action, count(*) AS n FROM processes GROUP BY status, action",
+            ))
+            .await?;
+        for row in rows {
+            let n: i64 = row.try_get("", "n")?;
+            stats.by_status_and_action.push((
+                row.try_get("", "status")?,
+                row.try_get("", "action")?,
+                n as u64,
+            ));
+        }
+        let ended = process::Entity::find()
+            .filter(process::Column::StartedAt.is_not_null())
+            .filter(process::Column::FinishedAt.is_not_null())
+            .all(&self.db)
+            .await?;
+        let mut durations: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+        for p in &ended {
+            if let (Some(s), Some(f)) = (p.started_at, p.finished_at) {
+                let entry = durations.entry(p.action.clone()).or_default();
+                entry.0 += 1;
+                entry.1 += (f - s).num_milliseconds() as f64 / 1000.0;
+            }
+            if p.status == ProcessStatus::Succeeded {
+                let counts: BTreeMap<String, u64> =
+                    serde_json::from_str(&p.counts).unwrap_or_default();
+                for (kind, n) in counts {
+                    *stats.records.entry(kind).or_default() += n;
+                }
+            }
+        }
+        stats.durations = durations
+            .into_iter()
+            .map(|(action, (n, secs))| (action, n, secs))
+            .collect();
+        Ok(stats)
+    }
+}

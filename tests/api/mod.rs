@@ -15,11 +15,16 @@ use serde_json::{Value, json};
 use crate::cli::workflow::Setup;
 use crate::store::support::{TestDb, on_both_backends};
 
-on_both_backends!(every_route_answers_each_role_and_never_shows_a_secret,);
+on_both_backends!(
+    every_route_answers_each_role_and_never_shows_a_secret,
+    browser_sessions_connector_secrets_and_metrics,
+);
 
 /// Every route of the API, as the OpenAPI document must list it.
-const ROUTES: [&str; 19] = [
+const ROUTES: [&str; 21] = [
     "/healthz",
+    "/metrics",
+    "/api/v1/session",
     "/api/v1/me",
     "/api/v1/repositories",
     "/api/v1/repositories/{name}/clear",
@@ -713,6 +718,266 @@ async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
     for leak in ["SELECT", "sqlx", "panicked", "stack backtrace"] {
         assert!(!responses.contains(leak), "{leak} in a response");
     }
+}
+
+async fn browser_sessions_connector_secrets_and_metrics(db: &TestDb) {
+    let store = db.store().await;
+    let s = Setup::new(db);
+    let admin = account(&s, "ada", "admin");
+    account(&s, "sam", "operator");
+    let served = Served::start(&s, &[], "http");
+    let api = Client::new(&served.base);
+    use Method as M;
+
+    // An admin adds a connector with a secret; it is never returned.
+    let secret = "p@ss-over-http-9f3e";
+    let (status, added) = api
+        .call(
+            M::POST,
+            "/api/v1/connectors",
+            Some(&admin),
+            Some(json!({"name": "Contoso", "type": "o365",
+                "parameters": {"tenant_id": "7c0c36f5-af83-4c24-8844-9962e0163719",
+                               "client_id": "1b2b3c4d-0000-4000-8000-000000000001"},
+                "secrets": {"client_secret": secret}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{added}");
+    assert_eq!(added["parameters"]["client_secret"], "(set)");
+    let stored = store.connector("Contoso").await.unwrap();
+    assert!(!stored.secrets.contains(secret) && !stored.parameters.contains(secret));
+    let (status, refused) = api
+        .call(
+            M::POST,
+            "/api/v1/connectors",
+            Some(&admin),
+            Some(json!({"name": "Leaky", "type": "o365",
+                "parameters": {"client_secret": "in-the-open"}})),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("client_secret is a secret"),
+        "{refused}"
+    );
+    let (status, edited) = api
+        .call(
+            M::PATCH,
+            "/api/v1/connectors/Contoso",
+            Some(&admin),
+            Some(json!({"secrets": {"client_secret": "rotated-secret-77"}, "run_consolidation": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["run_consolidation"], true);
+    let key = repo_store::SecretKey::resolve(&s.invhost.data_dir().join("secret.key")).unwrap();
+    let parameters = store
+        .connector_parameters(&store.connector("Contoso").await.unwrap(), &key)
+        .unwrap();
+    assert_eq!(parameters.str("client_secret"), Some("rotated-secret-77"));
+
+    // A schedule is changed over the API.
+    let (status, _) = api
+        .call(
+            M::POST,
+            "/api/v1/schedules",
+            Some(&admin),
+            Some(
+                json!({"name": "n", "cron": "0 2 * * *", "repository": "Default Inventory",
+                "actions": ["Generate Report - Basic Inventory Consolidation"]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, changed) = api
+        .call(
+            M::PATCH,
+            "/api/v1/schedules/n",
+            Some(&admin),
+            Some(json!({"cron": "30 4 * * *", "enabled": false})),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["cron"], "30 4 * * *");
+    assert_eq!(changed["next_due_at"], Value::Null);
+
+    // Metrics, for monitors with a token.
+    let (status, text) = api.raw(M::GET, "/metrics", None, None, None).await;
+    assert_eq!(status, 401, "{text}");
+    let (status, text) = api.raw(M::GET, "/metrics", Some(&admin), None, None).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("# TYPE invhost_queue_depth gauge"), "{text}");
+    assert!(text.contains("invhost_queue_depth 0"), "{text}");
+
+    // A browser session: cookie attributes, CSRF on changes, sign-out.
+    let browser = reqwest::Client::new();
+    let sign_in = |name: &str, password: &str| {
+        browser
+            .post(format!("{}/api/v1/session", served.base))
+            .json(&json!({"name": name, "password": password}))
+            .send()
+    };
+    let response = sign_in("sam", PASSWORD).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "not Secure over plain HTTP on loopback"
+    );
+    let session: Value = response.json().await.unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let with_cookie = |method: Method, path: &str, csrf: Option<&str>| {
+        let mut request = browser
+            .request(method, format!("{}{path}", served.base))
+            .header("cookie", &pair);
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        request
+    };
+    let me: Value = with_cookie(M::GET, "/api/v1/me", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"], "sam");
+    assert_eq!(me["csrf_token"], csrf.as_str());
+    let body = json!({"repository": "Default Inventory",
+        "action": "Generate Report - Basic Inventory Consolidation"});
+    for wrong in [None, Some("0000")] {
+        let refused = with_cookie(M::POST, "/api/v1/execute", wrong)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status().as_u16(), 403, "CSRF {wrong:?}");
+        let text = refused.text().await.unwrap();
+        assert!(text.contains("X-CSRF-Token"), "{text}");
+    }
+    let accepted = with_cookie(M::POST, "/api/v1/execute", Some(&csrf))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status().as_u16(), 202);
+    let out = with_cookie(M::DELETE, "/api/v1/session", Some(&csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status().as_u16(), 204);
+    let after = with_cookie(M::GET, "/api/v1/me", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status().as_u16(), 401, "a session ends at sign-out");
+
+    // A password change ends the account's sessions.
+    let second = sign_in("sam", PASSWORD).await.unwrap();
+    let second_pair = second.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let me = |pair: String| {
+        browser
+            .get(format!("{}/api/v1/me", served.base))
+            .header("cookie", pair)
+            .send()
+    };
+    assert_eq!(
+        me(second_pair.clone()).await.unwrap().status().as_u16(),
+        200
+    );
+    with_stdin(
+        &s,
+        &["user", "passwd", "sam", "--password-stdin"],
+        "another long password",
+    );
+    let ended = me(second_pair).await.unwrap();
+    assert_eq!(ended.status().as_u16(), 401);
+    let text = ended.text().await.unwrap();
+    assert!(text.contains("session ended"), "{text}");
+
+    // Failed sign-ins: the same answer for a wrong name and a wrong
+    // password, then a limit per account and per address.
+    let mut answers = Vec::new();
+    for (name, password) in [
+        ("ghost", PASSWORD),
+        ("sam", "not the password at all"),
+        ("ghost", PASSWORD),
+        ("sam", "not the password at all"),
+    ] {
+        let started = Instant::now();
+        let response = sign_in(name, password).await.unwrap();
+        let elapsed = started.elapsed();
+        answers.push((
+            response.status().as_u16(),
+            response.text().await.unwrap(),
+            elapsed,
+        ));
+    }
+    assert!(
+        answers.iter().all(|a| a.0 == 401 && a.1 == answers[0].1),
+        "{answers:?}"
+    );
+    let (ghost, sam): (Vec<_>, Vec<_>) = answers.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    let mean = |v: &[(usize, &(u16, String, Duration))]| {
+        v.iter().map(|(_, a)| a.2.as_secs_f64()).sum::<f64>() / v.len() as f64
+    };
+    let (ghost, sam) = (mean(&ghost), mean(&sam));
+    assert!(
+        ghost / sam > 0.5 && ghost / sam < 2.0,
+        "a wrong name takes {ghost:.3} s, a wrong password {sam:.3} s"
+    );
+    let fifth = sign_in("sam", "still wrong").await.unwrap();
+    assert_eq!(fifth.status().as_u16(), 401);
+    let limited = sign_in("sam", "another long password").await.unwrap();
+    assert_eq!(
+        limited.status().as_u16(),
+        429,
+        "the right password, after five failures"
+    );
+
+    let (code, log) = served.stop();
+    assert_eq!(code, Some(0));
+    let audit = s.json(&["audit", "--limit", "100"]);
+    let outcomes: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["action"] == "session.sign_in")
+        .map(|l| l["outcome"].as_str().unwrap())
+        .collect();
+    assert!(outcomes.contains(&"ok"));
+    assert!(outcomes.contains(&"refused: wrong name or password"));
+    assert!(outcomes.contains(&"refused: too many failed sign-ins"));
+    let transcript = api.transcript.lock().unwrap().clone();
+    for leak in [secret, "rotated-secret-77", PASSWORD] {
+        let responses: String = transcript
+            .lines()
+            .filter(|l| !l.starts_with(">> "))
+            .collect();
+        assert!(!responses.contains(leak), "{leak} in a response");
+        assert!(!log.contains(leak), "{leak} in the log");
+    }
+    assert!(!log.contains(&csrf) && !log.contains(pair.split('=').nth(1).unwrap()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

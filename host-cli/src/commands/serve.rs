@@ -134,11 +134,12 @@ pub async fn exec(args: ServeArgs, host: Arc<Host>) -> Result<ExitCode> {
     let api_stop = Arc::new(Notify::new());
     let api = match bound {
         Some(bound) => {
-            let state = Arc::new(host_api::ApiState {
-                host: Arc::clone(&host),
-                store: store.clone(),
-                scheduler_tick: Arc::clone(&tick),
-            });
+            let state = Arc::new(host_api::ApiState::new(
+                Arc::clone(&host),
+                store.clone(),
+                Arc::clone(&tick),
+                bound.is_tls(),
+            ));
             tracing::info!(
                 address = %bound.address,
                 scheme = if bound.is_tls() { "https" } else { "http" },

@@ -8,4 +8,5 @@ pub mod connector;
 pub mod process;
 pub mod repository;
 pub mod schedule;
+pub mod session;
 pub mod user;

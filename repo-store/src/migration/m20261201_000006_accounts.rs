@@ -1,5 +1,6 @@
 //! Accounts of the HTTP API: users with a role and an Argon2id password
-//! hash, API tokens (only their SHA-256 is kept) and the audit log of
+//! hash, API tokens and browser sessions (only their SHA-256 is kept) and
+//! the audit log of
 //! every change made through the API or the account commands.
 
 use sea_orm_migration::prelude::*;
@@ -59,6 +60,31 @@ impl MigrationTrait for Migration {
         manager
             .create_table(
                 Table::create()
+                    .table(name("sessions"))
+                    .col(id_column())
+                    .col(ColumnDef::new(name("user_id")).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(name("token_hash"))
+                            .text()
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(ColumnDef::new(name("csrf_token")).text().not_null())
+                    .col(timestamp("created_at").not_null())
+                    .col(timestamp("expires_at").not_null())
+                    .col(timestamp("revoked_at"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(name("sessions"), name("user_id"))
+                            .to(name("users"), name("id"))
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
                     .table(name("audit_log"))
                     .col(id_column())
                     .col(timestamp("at").not_null())
@@ -73,7 +99,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["audit_log", "api_tokens", "users"] {
+        for table in ["audit_log", "sessions", "api_tokens", "users"] {
             manager
                 .drop_table(Table::drop().table(name(table)).to_owned())
                 .await?;
