@@ -107,6 +107,8 @@ pub fn router(state: Arc<ApiState>) -> axum::Router {
         .routes(routes!(routes::execute))
         .routes(routes!(routes::processes))
         .routes(routes!(routes::process))
+        .routes(routes!(routes::process_events))
+        .routes(routes!(routes::log_events))
         .routes(routes!(routes::cancel))
         .routes(routes!(routes::schedules_list, routes::schedule_add))
         .routes(routes!(

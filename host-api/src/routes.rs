@@ -874,3 +874,103 @@ pub async fn metrics(
         out,
     ))
 }
+
+/// How often the event streams look at the process log.
+const EVENTS_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A process's life as Server-Sent Events: an `process` event (the process
+/// as `GET /api/v1/processes/{id}` gives it) at once and whenever its
+/// status or progress changes, on whichever host it runs; the stream ends
+/// after the event of its end.
+#[utoipa::path(get, path = "/api/v1/processes/{id}/events", tag = "processes",
+    params(("id" = i64, Path, description = "Process id")),
+    responses((status = 200, description = "text/event-stream of `process` events", content_type = "text/event-stream"), (status = 404, body = ErrorBody)))]
+pub async fn process_events(
+    State(state): S,
+    _who: Authed,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<
+    axum::response::sse::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+> {
+    state.store.process(id).await?;
+    let stream = futures_util::stream::unfold(
+        (state, None::<String>, false),
+        move |(state, last, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                let Ok(process) = state.store.process(id).await else {
+                    return None;
+                };
+                let names = repository_names(&state.store).await.unwrap_or_default();
+                let view = process_view(&process, &names);
+                let text = serde_json::to_string(&view).unwrap_or_default();
+                if last.as_deref() != Some(text.as_str()) {
+                    let ended = process.status.is_ended();
+                    let event = axum::response::sse::Event::default()
+                        .event("process")
+                        .data(text.clone());
+                    return Some((Ok(event), (state, Some(text), ended)));
+                }
+                tokio::time::sleep(EVENTS_POLL).await;
+            }
+        },
+    );
+    Ok(axum::response::sse::Sse::new(stream).keep_alive(axum::response::sse::KeepAlive::default()))
+}
+
+/// The process log as Server-Sent Events: a `process` event for each of
+/// the newest 100 processes at once, then one whenever a process is queued
+/// or changes (status, progress), on any host.
+#[utoipa::path(get, path = "/api/v1/processes/events", tag = "processes",
+    responses((status = 200, description = "text/event-stream of `process` events", content_type = "text/event-stream")))]
+pub async fn log_events(
+    State(state): S,
+    _who: Authed,
+) -> ApiResult<
+    axum::response::sse::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+> {
+    type Seen = std::collections::HashMap<i64, String>;
+    let stream = futures_util::stream::unfold(
+        (
+            state,
+            Seen::new(),
+            std::collections::VecDeque::<String>::new(),
+        ),
+        |(state, mut seen, mut ready)| async move {
+            loop {
+                if let Some(text) = ready.pop_front() {
+                    let event = axum::response::sse::Event::default()
+                        .event("process")
+                        .data(text);
+                    return Some((Ok(event), (state, seen, ready)));
+                }
+                tokio::time::sleep(EVENTS_POLL).await;
+                let filter = ProcessFilter {
+                    limit: Some(100),
+                    ..Default::default()
+                };
+                let Ok(processes) = state.store.processes(&filter).await else {
+                    continue;
+                };
+                let names = repository_names(&state.store).await.unwrap_or_default();
+                // What left the newest 100 is forgotten: memory stays flat.
+                seen.retain(|id, _| processes.iter().any(|p| p.id == *id));
+                for process in processes.iter().rev() {
+                    let text =
+                        serde_json::to_string(&process_view(process, &names)).unwrap_or_default();
+                    if seen.get(&process.id) != Some(&text) {
+                        seen.insert(process.id, text.clone());
+                        ready.push_back(text);
+                    }
+                }
+            }
+        },
+    );
+    Ok(axum::response::sse::Sse::new(stream).keep_alive(axum::response::sse::KeepAlive::default()))
+}

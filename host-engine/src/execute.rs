@@ -23,6 +23,9 @@ use super::host::{Host, host_id};
 /// staged (it commits every 25,000 rows otherwise).
 const IDLE_COMMIT: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// How often a running sync records its progress, at most.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What to execute.
 #[derive(Debug, Clone)]
 pub struct ExecuteRequest {
@@ -340,6 +343,7 @@ async fn sync(
     // may wait minutes for Graph (an export job, a long Retry-After).
     let mut beat = tokio::time::interval(host.config.heartbeat_every());
     beat.tick().await;
+    let mut shown = Instant::now();
     loop {
         tokio::select! {
             batch = rx.recv() => {
@@ -348,6 +352,14 @@ async fn sync(
                     write_error = Some(e);
                     stop.store(true, Ordering::SeqCst);
                     break;
+                }
+                // Progress for whoever follows it (the API, another host),
+                // at most every second.
+                if shown.elapsed() >= PROGRESS_EVERY {
+                    shown = Instant::now();
+                    if let Err(e) = writer.heartbeat().await {
+                        tracing::warn!(error = %e, "Could not record the process's progress.");
+                    }
                 }
             }
             _ = beat.tick() => {

@@ -330,6 +330,9 @@ pub struct ProcessView {
     pub counts: serde_json::Value,
     /// One line for the operator; the reason on failure.
     pub message: Option<String>,
+    /// While it runs: rows staged so far per kind.
+    #[schema(value_type = Option<Object>)]
+    pub progress: Option<serde_json::Value>,
 }
 
 pub fn process_view(p: &ProcessRow, repositories: &HashMap<i64, String>) -> ProcessView {
@@ -353,6 +356,13 @@ pub fn process_view(p: &ProcessRow, repositories: &HashMap<i64, String>) -> Proc
         },
         counts: serde_json::from_str(&p.counts).unwrap_or_default(),
         message: p.message.clone(),
+        progress: (p.status == ProcessStatus::Running)
+            .then(|| {
+                p.progress
+                    .as_deref()
+                    .and_then(|t| serde_json::from_str(t).ok())
+            })
+            .flatten(),
     }
 }
 

@@ -340,18 +340,52 @@ impl SyncWriter {
     /// the writer's own transaction when one is open (another connection
     /// would wait for the writer's lock); otherwise through the pool.
     pub async fn heartbeat(&mut self) -> Result<(), StoreError> {
+        // With the sign of life goes the progress: rows staged per kind.
         if self.store.backend() == Backend::Sqlite
             && let Some(txn) = self.txn.as_ref()
         {
             let statement = Statement::from_sql_and_values(
                 DbBackend::Sqlite,
-                "UPDATE processes SET heartbeat_at = ? WHERE id = ?",
-                [chrono::Utc::now().into(), self.run_id.into()],
+                "UPDATE processes SET heartbeat_at = ?, progress = ? WHERE id = ?",
+                [
+                    chrono::Utc::now().into(),
+                    self.progress_json().into(),
+                    self.run_id.into(),
+                ],
             );
             txn.execute(statement).await?;
             return Ok(());
         }
-        self.store.heartbeat(self.run_id).await
+        let sql = match self.store.backend() {
+            Backend::Postgres => {
+                "UPDATE processes SET heartbeat_at = $1, progress = $2 WHERE id = $3"
+            }
+            Backend::Sqlite => "UPDATE processes SET heartbeat_at = ?, progress = ? WHERE id = ?",
+        };
+        let statement = Statement::from_sql_and_values(
+            self.store.db_backend(),
+            sql,
+            [
+                chrono::Utc::now().into(),
+                self.progress_json().into(),
+                self.run_id.into(),
+            ],
+        );
+        self.store.db.execute(statement).await?;
+        Ok(())
+    }
+
+    /// Rows staged so far per kind, pending ones included, as JSON.
+    fn progress_json(&self) -> String {
+        let mut counts: BTreeMap<String, u64> = self
+            .staged
+            .iter()
+            .map(|(k, n)| (k.to_string(), *n))
+            .collect();
+        for (kind, rows) in &self.pending {
+            *counts.entry(kind.to_string()).or_default() += rows.len() as u64;
+        }
+        serde_json::to_string(&counts).unwrap_or_else(|_| "{}".into())
     }
 
     fn max_binds(&self) -> usize {

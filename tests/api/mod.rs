@@ -21,7 +21,7 @@ on_both_backends!(
 );
 
 /// Every route of the API, as the OpenAPI document must list it.
-const ROUTES: [&str; 21] = [
+const ROUTES: [&str; 23] = [
     "/healthz",
     "/metrics",
     "/api/v1/session",
@@ -37,6 +37,8 @@ const ROUTES: [&str; 21] = [
     "/api/v1/processes",
     "/api/v1/processes/{id}",
     "/api/v1/processes/{id}/cancel",
+    "/api/v1/processes/{id}/events",
+    "/api/v1/processes/events",
     "/api/v1/schedules",
     "/api/v1/schedules/{name}",
     "/api/v1/schedules/{name}/run",
@@ -804,6 +806,77 @@ async fn browser_sessions_connector_secrets_and_metrics(db: &TestDb) {
     assert_eq!(changed["cron"], "30 4 * * *");
     assert_eq!(changed["next_due_at"], Value::Null);
 
+    // A sync followed live: its progress, then its end, from the event stream.
+    crate::cli::service::add_flood(&s, ["Big".to_owned()], 0);
+    let (status, _) = api
+        .call(
+            M::PATCH,
+            "/api/v1/connectors/Big",
+            Some(&admin),
+            Some(json!({"parameters": {"count": 80000, "batch": 50}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let log = reqwest::Client::new()
+        .get(format!("{}/api/v1/processes/events", served.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(log.status().as_u16(), 200);
+    assert!(
+        log.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let (status, queued) = api
+        .call(
+            M::POST,
+            "/api/v1/execute",
+            Some(&admin),
+            Some(json!({"repository": "Default Inventory", "action": "Sync Data - Big"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    let id = queued["id"].as_i64().unwrap();
+    let events = reqwest::Client::new()
+        .get(format!("{}/api/v1/processes/{id}/events", served.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let seen: Vec<Value> = events
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let last = seen.last().unwrap();
+    assert_eq!(last["status"], "succeeded", "{events}");
+    assert_eq!(last["counts"]["device"], 80000);
+    assert!(
+        seen.iter().any(|e| e["status"] == "running"
+            && e["progress"]["device"]
+                .as_u64()
+                .is_some_and(|n| n > 0 && n < 80000)),
+        "progress while running: {events}"
+    );
+    // The log's stream saw it queued and ended.
+    let mut log = log;
+    let mut text = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !text.contains(&format!(r#""id":{id},"#)) || !text.contains(r#""status":"succeeded""#) {
+        assert!(Instant::now() < deadline, "{text}");
+        match tokio::time::timeout(Duration::from_secs(5), log.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            other => panic!("the log stream stopped: {other:?}"),
+        }
+    }
+    drop(log);
+
     // Metrics, for monitors with a token.
     let (status, text) = api.raw(M::GET, "/metrics", None, None, None).await;
     assert_eq!(status, 401, "{text}");
@@ -811,6 +884,14 @@ async fn browser_sessions_connector_secrets_and_metrics(db: &TestDb) {
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("# TYPE invhost_queue_depth gauge"), "{text}");
     assert!(text.contains("invhost_queue_depth 0"), "{text}");
+    assert!(
+        text.contains(r#"invhost_records_written_total{kind="device"} 80000"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"invhost_processes{status="succeeded",action="Sync Data - Big"} 1"#),
+        "{text}"
+    );
 
     // A browser session: cookie attributes, CSRF on changes, sign-out.
     let browser = reqwest::Client::new();

@@ -46,6 +46,9 @@ pub struct Model {
     /// ended, even when the parent failed; otherwise a failed parent
     /// cancels it.
     pub continue_on_failure: bool,
+    /// While a sync runs: rows staged so far per kind (a JSON object),
+    /// written with its heartbeat.
+    pub progress: Option<String>,
 }
 
 /// No relations are navigated through SeaORM.

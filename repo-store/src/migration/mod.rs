@@ -9,6 +9,7 @@ mod m20261126_000003_consolidated;
 mod m20261201_000004_queue;
 mod m20261201_000005_schedules;
 mod m20261201_000006_accounts;
+mod m20261201_000007_progress;
 
 pub(crate) use m20261126_000003_consolidated::table_names as consolidated_tables;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_queue::Migration),
             Box::new(m20261201_000005_schedules::Migration),
             Box::new(m20261201_000006_accounts::Migration),
+            Box::new(m20261201_000007_progress::Migration),
         ]
     }
 }
