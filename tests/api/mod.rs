@@ -813,7 +813,7 @@ async fn browser_sessions_connector_secrets_and_metrics(db: &TestDb) {
             M::PATCH,
             "/api/v1/connectors/Big",
             Some(&admin),
-            Some(json!({"parameters": {"count": 80000, "batch": 50}})),
+            Some(json!({"parameters": {"count": 150000, "batch": 50}})),
         )
         .await;
     assert_eq!(status, 200);
@@ -856,12 +856,12 @@ async fn browser_sessions_connector_secrets_and_metrics(db: &TestDb) {
         .collect();
     let last = seen.last().unwrap();
     assert_eq!(last["status"], "succeeded", "{events}");
-    assert_eq!(last["counts"]["device"], 80000);
+    assert_eq!(last["counts"]["device"], 150000);
     assert!(
         seen.iter().any(|e| e["status"] == "running"
             && e["progress"]["device"]
                 .as_u64()
-                .is_some_and(|n| n > 0 && n < 80000)),
+                .is_some_and(|n| n > 0 && n < 150000)),
         "progress while running: {events}"
     );
     // The log's stream saw it queued and ended.
@@ -885,7 +885,7 @@ async fn browser_sessions_connector_secrets_and_metrics(db: &TestDb) {
     assert!(text.contains("# TYPE invhost_queue_depth gauge"), "{text}");
     assert!(text.contains("invhost_queue_depth 0"), "{text}");
     assert!(
-        text.contains(r#"invhost_records_written_total{kind="device"} 80000"#),
+        text.contains(r#"invhost_records_written_total{kind="device"} 150000"#),
         "{text}"
     );
     assert!(
