@@ -96,6 +96,8 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound { .. } => ApiError::not_found(e.to_string()),
             StoreError::Duplicate { .. } => ApiError::new(StatusCode::CONFLICT, e.to_string()),
             StoreError::Locked => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            StoreError::Refused(_) => ApiError::bad_request(e.to_string()),
+            StoreError::Cancelled => ApiError::new(StatusCode::CONFLICT, e.to_string()),
             _ => ApiError::internal(&e),
         }
     }

@@ -681,16 +681,22 @@ pub async fn schedule_run(
     ))
 }
 
-/// Which rows of a view.
+/// Which rows of a view, in which order, in which format.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct InventoryQuery {
     /// Repository name (default `Default Inventory`).
     pub repository: Option<String>,
-    /// Rows at most (default 100, at most 10,000).
+    /// Rows with this text in any text field (case-insensitive).
+    pub q: Option<String>,
+    /// A field to order by; `-field` for descending.
+    pub sort: Option<String>,
+    /// Rows at most (default 100, at most 10,000; CSV: all rows).
     pub limit: Option<u64>,
-    /// Rows to skip (raw views).
+    /// Rows to skip.
     pub offset: Option<u64>,
+    /// `json` (default) or `csv` (a download of every matching row).
+    pub format: Option<String>,
 }
 
 /// A page of a view.
@@ -698,25 +704,31 @@ pub struct InventoryQuery {
 pub struct InventoryPage {
     /// The view.
     pub view: String,
-    /// Rows in the view in all (raw views) or in `rows` (consolidated ones).
+    /// Rows matching the search, in all.
     pub total: u64,
     /// The rows, as `invhost inventory VIEW --json` gives them.
     #[schema(value_type = Vec<Object>)]
     pub rows: Vec<Value>,
 }
 
-/// A page of an inventory view: devices, users, applications,
-/// installations, usage, skus, assignments, activations (paged), or
-/// product-usage, licences, reclaim.
+/// Rows of a CSV download read from the database at a time.
+const CSV_PAGE: u64 = 5_000;
+
+/// A page of an inventory view, searched and sorted on the server:
+/// devices, users, applications, installations, usage, skus, assignments,
+/// activations, product-usage, licences, reclaim; `format=csv` downloads
+/// every matching row.
 #[utoipa::path(get, path = "/api/v1/inventory/{view}", tag = "inventory",
     params(("view" = String, Path, description = "The view"), InventoryQuery),
-    responses((status = 200, body = InventoryPage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = InventoryPage), (status = 200, description = "format=csv", content_type = "text/csv"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn inventory_view(
     State(state): S,
     _who: Authed,
     PathParam(view): PathParam<String>,
     QueryParams(query): QueryParams<InventoryQuery>,
-) -> ApiResult<Json<InventoryPage>> {
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     let parsed: View = view.parse().map_err(|e: String| ApiError::not_found(e))?;
     let repository = state
         .store
@@ -727,58 +739,217 @@ pub async fn inventory_view(
                 .unwrap_or(repo_store::DEFAULT_REPOSITORY),
         )
         .await?;
-    let limit = query.limit.unwrap_or(100).min(10_000);
-    let to_values = |rows: Vec<Value>| -> (u64, Vec<Value>) {
-        let total = rows.len() as u64;
-        let rows = rows
-            .into_iter()
-            .skip(query.offset.unwrap_or(0) as usize)
-            .take(limit as usize)
-            .collect();
-        (total, rows)
-    };
-    let (total, rows) = match (parsed, parsed.kind()) {
-        (_, Some(kind)) => {
-            let total = state
-                .store
-                .raw_counts(repository.id)
-                .await?
-                .get(&kind)
-                .copied()
-                .unwrap_or(0);
-            let rows = state
-                .store
-                .raw_rows(
-                    repository.id,
-                    kind,
-                    repo_store::Page {
-                        limit,
-                        offset: query.offset.unwrap_or(0),
-                    },
-                )
-                .await?;
-            (total, rows.into_iter().map(Value::Object).collect())
-        }
-        (View::ProductUsage, None) => {
-            to_values(values(&state.store.product_usage(repository.id).await?)?)
-        }
-        (View::Licences, None) => {
-            to_values(values(&state.store.licence_summary(repository.id).await?)?)
-        }
-        (View::Reclaim, None) => {
-            to_values(values(&state.store.reclaim_list(repository.id).await?)?)
-        }
-        _ => {
-            return Err(ApiError::not_found(format!(
-                "'{view}' is not a list view (explain comes later to the API)"
+    let csv = match query.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "format '{other}': json or csv"
             )));
         }
     };
+    let sort = query.sort.as_deref().map(|s| match s.strip_prefix('-') {
+        Some(field) => (field.to_owned(), true),
+        None => (s.to_owned(), false),
+    });
+    let offset = query.offset.unwrap_or(0);
+    if let Some(kind) = parsed.kind() {
+        let raw = repo_store::RawQuery {
+            search: query.q.clone(),
+            sort,
+        };
+        if csv {
+            let name = format!("{}-{}.csv", repository.name, parsed.name());
+            return Ok(csv_response(
+                &name,
+                raw_csv(state, repository.id, kind, raw, offset),
+            ));
+        }
+        let limit = query.limit.unwrap_or(100).min(10_000);
+        let total = state.store.raw_count(repository.id, kind, &raw).await?;
+        let rows = state
+            .store
+            .raw_rows_where(
+                repository.id,
+                kind,
+                repo_store::Page { limit, offset },
+                &raw,
+            )
+            .await?;
+        return Ok(Json(InventoryPage {
+            view: parsed.name().to_owned(),
+            total,
+            rows: rows.into_iter().map(Value::Object).collect(),
+        })
+        .into_response());
+    }
+    let mut rows = match parsed {
+        View::ProductUsage => values(&state.store.product_usage(repository.id).await?)?,
+        View::Licences => values(&state.store.licence_summary(repository.id).await?)?,
+        View::Reclaim => values(&state.store.reclaim_list(repository.id).await?)?,
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "'{view}' is not a list view; explain a device or product with invhost inventory explain"
+            )));
+        }
+    };
+    if let Some(text) = query
+        .q
+        .as_deref()
+        .map(str::to_lowercase)
+        .filter(|t| !t.is_empty())
+    {
+        rows.retain(|row| {
+            row.as_object().is_some_and(|o| {
+                o.values()
+                    .any(|v| v.as_str().is_some_and(|s| s.to_lowercase().contains(&text)))
+            })
+        });
+    }
+    if let Some((field, descending)) = &sort {
+        let known = rows
+            .first()
+            .and_then(Value::as_object)
+            .is_none_or(|o| o.contains_key(field));
+        if !known {
+            return Err(ApiError::bad_request(format!(
+                "cannot sort {} by '{field}'",
+                parsed.name()
+            )));
+        }
+        rows.sort_by(|a, b| {
+            let order = compare(&a[field.as_str()], &b[field.as_str()]);
+            if *descending { order.reverse() } else { order }
+        });
+    }
+    let total = rows.len() as u64;
+    let limit = if csv {
+        usize::MAX
+    } else {
+        query.limit.unwrap_or(100).min(10_000) as usize
+    };
+    let rows: Vec<Value> = rows.into_iter().skip(offset as usize).take(limit).collect();
+    if csv {
+        let name = format!("{}-{}.csv", repository.name, parsed.name());
+        let text = to_csv(&rows, true)?;
+        return Ok(csv_response(
+            &name,
+            futures_util::stream::iter([Ok::<_, std::io::Error>(text)]),
+        ));
+    }
     Ok(Json(InventoryPage {
         view: parsed.name().to_owned(),
         total,
         rows,
-    }))
+    })
+    .into_response())
+}
+
+fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .unwrap_or(0.0)
+            .total_cmp(&y.as_f64().unwrap_or(0.0)),
+        (Value::String(x), Value::String(y)) => x.to_lowercase().cmp(&y.to_lowercase()),
+        (Value::Null, Value::Null) => std::cmp::Ordering::Equal,
+        (Value::Null, _) => std::cmp::Ordering::Greater,
+        (_, Value::Null) => std::cmp::Ordering::Less,
+        _ => a.to_string().cmp(&b.to_string()),
+    }
+}
+
+/// Rows as CSV: the first row's fields make the header; nested values are
+/// written as JSON.
+fn to_csv(rows: &[Value], header: bool) -> ApiResult<String> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let fields: Vec<String> = rows
+        .first()
+        .and_then(Value::as_object)
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    if header && !fields.is_empty() {
+        out.write_record(&fields)
+            .map_err(|e| ApiError::internal(&e))?;
+    }
+    for row in rows {
+        let record: Vec<String> = fields
+            .iter()
+            .map(|f| match &row[f.as_str()] {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        out.write_record(&record)
+            .map_err(|e| ApiError::internal(&e))?;
+    }
+    let bytes = out.into_inner().map_err(|e| ApiError::internal(&e))?;
+    String::from_utf8(bytes).map_err(|e| ApiError::internal(&e))
+}
+
+/// Every matching raw row as CSV, read [`CSV_PAGE`] rows at a time, so a
+/// download of a million rows holds one page in memory.
+fn raw_csv(
+    state: Arc<ApiState>,
+    repository_id: i64,
+    kind: connector_core::RecordKind,
+    query: repo_store::RawQuery,
+    offset: u64,
+) -> impl futures_util::Stream<Item = Result<String, std::io::Error>> {
+    futures_util::stream::unfold(Some(offset), move |next| {
+        let (state, query) = (Arc::clone(&state), query.clone());
+        async move {
+            let at = next?;
+            let page = repo_store::Page {
+                limit: CSV_PAGE,
+                offset: at,
+            };
+            let rows = match state
+                .store
+                .raw_rows_where(repository_id, kind, page, &query)
+                .await
+            {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::error!(error = %e, "A CSV download failed.");
+                    return Some((Err(std::io::Error::other("the download failed")), None));
+                }
+            };
+            let full = rows.len() as u64 == CSV_PAGE;
+            let rows: Vec<Value> = rows.into_iter().map(Value::Object).collect();
+            let text = match to_csv(&rows, at == offset) {
+                Ok(text) => text,
+                Err(_) => return Some((Err(std::io::Error::other("the download failed")), None)),
+            };
+            Some((Ok(text), full.then_some(at + CSV_PAGE)))
+        }
+    })
+}
+
+fn csv_response(
+    name: &str,
+    body: impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send + 'static,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        name.replace(
+            |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '.',
+            "_"
+        )
+    );
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
 }
 
 fn values<T: Serialize>(rows: &[T]) -> ApiResult<Vec<Value>> {

@@ -33,7 +33,7 @@ pub use entities::{
 };
 pub use error::StoreError;
 pub use mutations::{NewConnector, NewProcess};
-pub use queries::{Page, ProcessFilter, ProcessStats};
+pub use queries::{Page, ProcessFilter, ProcessStats, RawQuery};
 pub use queue::CancelOutcome;
 pub use schedules::{Firing, NewSchedule, ScheduleChange};
 

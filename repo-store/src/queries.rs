@@ -36,6 +36,15 @@ impl Default for Page {
     }
 }
 
+/// Which raw rows, in which order.
+#[derive(Debug, Clone, Default)]
+pub struct RawQuery {
+    /// Rows with this text in any text column (case-insensitive).
+    pub search: Option<String>,
+    /// A column to order by, and whether descending.
+    pub sort: Option<(String, bool)>,
+}
+
 /// Which processes to list.
 #[derive(Debug, Clone, Default)]
 pub struct ProcessFilter {
@@ -212,6 +221,80 @@ impl Store {
         kind: RecordKind,
         page: Page,
     ) -> Result<Vec<Map<String, Value>>, StoreError> {
+        self.raw_rows_where(repository_id, kind, page, &RawQuery::default())
+            .await
+    }
+
+    /// How many raw rows of one kind match `query` (its sort aside).
+    pub async fn raw_count(
+        &self,
+        repository_id: i64,
+        kind: RecordKind,
+        query: &RawQuery,
+    ) -> Result<u64, StoreError> {
+        let table = raw_table(kind)
+            .ok_or_else(|| StoreError::Db(format!("no table holds {kind} records")))?;
+        let r = Alias::new("r");
+        let mut select = Query::select();
+        select
+            .from_as(Alias::new(table.name), r.clone())
+            .expr_as(
+                Func::count(Expr::col((r.clone(), Alias::new("source_key")))),
+                Alias::new("n"),
+            )
+            .and_where(Expr::col((r.clone(), Alias::new("repository_id"))).eq(repository_id));
+        if let Some(condition) = self.search_condition(table, &r, query) {
+            select.cond_where(condition);
+        }
+        let row = self.db.query_one(self.db_backend().build(&select)).await?;
+        Ok(match row {
+            Some(row) => row.try_get::<i64>("", "n")? as u64,
+            None => 0,
+        })
+    }
+
+    fn search_condition(
+        &self,
+        table: &crate::raw::RawTable,
+        r: &Alias,
+        query: &RawQuery,
+    ) -> Option<sea_orm::sea_query::Condition> {
+        let text = query
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())?;
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{}%", escaped.to_lowercase());
+        let mut any = sea_orm::sea_query::Condition::any();
+        let mut columns: Vec<&str> = vec!["source_key"];
+        columns.extend(
+            table
+                .columns
+                .iter()
+                .filter(|(_, kind)| matches!(kind, ColumnType::Text))
+                .map(|(c, _)| *c),
+        );
+        for column in columns {
+            any = any.add(
+                Expr::expr(Func::lower(Expr::col((r.clone(), Alias::new(column)))))
+                    .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
+            );
+        }
+        Some(any)
+    }
+
+    /// A page of raw rows matching `query`, in its order.
+    pub async fn raw_rows_where(
+        &self,
+        repository_id: i64,
+        kind: RecordKind,
+        page: Page,
+        query: &RawQuery,
+    ) -> Result<Vec<Map<String, Value>>, StoreError> {
         let table = raw_table(kind)
             .ok_or_else(|| StoreError::Db(format!("no table holds {kind} records")))?;
         let r = Alias::new("r");
@@ -229,7 +312,23 @@ impl Store {
                 Expr::col((Alias::new("c"), Alias::new("id")))
                     .equals((r.clone(), Alias::new("connector_id"))),
             )
-            .and_where(Expr::col((r.clone(), Alias::new("repository_id"))).eq(repository_id))
+            .and_where(Expr::col((r.clone(), Alias::new("repository_id"))).eq(repository_id));
+        if let Some(condition) = self.search_condition(table, &r, query) {
+            select.cond_where(condition);
+        }
+        if let Some((column, descending)) = &query.sort {
+            let known = table.all_columns().any(|c| c == column.as_str());
+            if !known {
+                let names: Vec<&str> = table.all_columns().collect();
+                return Err(StoreError::Refused(format!(
+                    "cannot sort {kind} rows by '{column}' (one of: {})",
+                    names.join(", ")
+                )));
+            }
+            let order = if *descending { Order::Desc } else { Order::Asc };
+            select.order_by((r.clone(), Alias::new(column.as_str())), order);
+        }
+        select
             .order_by((r.clone(), Alias::new("connector_id")), Order::Asc)
             .order_by((r.clone(), Alias::new("source_key")), Order::Asc)
             .limit(page.limit)

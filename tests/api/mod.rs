@@ -459,6 +459,78 @@ async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
         .await;
     assert_eq!(page["total"], 20, "{page}");
     assert_eq!(page["rows"].as_array().unwrap().len(), 5);
+    // Searched and sorted on the server; any view as CSV.
+    let (_, found) = api
+        .call(
+            M::GET,
+            "/api/v1/inventory/devices?q=DEV-1",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(found["total"], 11, "dev-1 and dev-10..19: {found}");
+    let (_, sorted) = api
+        .call(
+            M::GET,
+            "/api/v1/inventory/devices?sort=-source_key&limit=1",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(sorted["rows"][0]["source_key"], "dev-9", "{sorted}");
+    let (status, refused) = api
+        .call(
+            M::GET,
+            "/api/v1/inventory/devices?sort=colour",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot sort device rows by 'colour'")
+    );
+    let csv = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/inventory/devices?format=csv",
+            served.base
+        ))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status().as_u16(), 200);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        csv.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("Default_Inventory-devices.csv")
+    );
+    let text = csv.text().await.unwrap();
+    assert_eq!(text.lines().count(), 21, "{text}");
+    assert!(
+        text.lines().next().unwrap().contains("source_key"),
+        "{text}"
+    );
+    let (status, text) = api
+        .raw(
+            M::GET,
+            "/api/v1/inventory/product-usage?format=csv",
+            Some(&viewer),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
     let (status, _) = api
         .call(
             M::POST,
