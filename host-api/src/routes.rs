@@ -155,6 +155,25 @@ pub async fn connector_types(State(state): S, _who: Authed) -> ApiResult<Json<Ve
     Ok(Json(types))
 }
 
+/// One connector type: its parameter schema and actions (`invhost plugin show`).
+#[utoipa::path(get, path = "/api/v1/connector-types/{type_id}", tag = "connectors",
+    params(("type_id" = String, Path, description = "Connector type id")),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+pub async fn connector_type(
+    State(state): S,
+    _who: Authed,
+    PathParam(type_id): PathParam<String>,
+) -> ApiResult<Json<Value>> {
+    let handle = state
+        .host
+        .registry()
+        .require(&type_id)
+        .map_err(|e| ApiError::not_found(e.to_string()))?;
+    Ok(Json(
+        serde_json::to_value(handle.info()).map_err(|e| ApiError::internal(&e))?,
+    ))
+}
+
 /// The connectors; secrets only as set or not set.
 #[utoipa::path(get, path = "/api/v1/connectors", tag = "connectors",
     responses((status = 200, body = Vec<ConnectorView>), (status = 401, body = ErrorBody)))]
@@ -843,6 +862,49 @@ pub async fn inventory_view(
         rows,
     })
     .into_response())
+}
+
+/// Which repository to explain in.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainQuery {
+    /// Repository name (default `Default Inventory`).
+    pub repository: Option<String>,
+}
+
+/// The raw rows and the rule behind a consolidated device (id or name) or
+/// product (id), as `invhost inventory explain` gives them.
+#[utoipa::path(get, path = "/api/v1/explain/{subject}/{id}", tag = "inventory",
+    params(("subject" = String, Path, description = "device or product"), ("id" = String, Path, description = "Its id (a device also by name)"), ExplainQuery),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn explain(
+    State(state): S,
+    _who: Authed,
+    PathParam((subject, id)): PathParam<(String, String)>,
+    QueryParams(query): QueryParams<ExplainQuery>,
+) -> ApiResult<Json<Value>> {
+    let repository = state
+        .store
+        .repository(
+            query
+                .repository
+                .as_deref()
+                .unwrap_or(repo_store::DEFAULT_REPOSITORY),
+        )
+        .await?;
+    let (subject, id) = host_engine::inventory::subject(&[subject, id])?;
+    let value = match subject {
+        host_engine::inventory::Subject::Device => {
+            serde_json::to_value(state.store.explain_device(repository.id, &id).await?)
+        }
+        host_engine::inventory::Subject::Product => {
+            let id: i64 = id.parse().map_err(|_| {
+                ApiError::bad_request(format!("'{id}' is not a product id (see product-usage)"))
+            })?;
+            serde_json::to_value(state.store.explain_product(repository.id, id).await?)
+        }
+    };
+    Ok(Json(value.map_err(|e| ApiError::internal(&e))?))
 }
 
 fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {

@@ -21,7 +21,7 @@ on_both_backends!(
 );
 
 /// Every route of the API, as the OpenAPI document must list it.
-const ROUTES: [&str; 23] = [
+const ROUTES: [&str; 25] = [
     "/healthz",
     "/metrics",
     "/api/v1/session",
@@ -29,6 +29,8 @@ const ROUTES: [&str; 23] = [
     "/api/v1/repositories",
     "/api/v1/repositories/{name}/clear",
     "/api/v1/connector-types",
+    "/api/v1/connector-types/{type_id}",
+    "/api/v1/explain/{subject}/{id}",
     "/api/v1/connectors",
     "/api/v1/connectors/{name}",
     "/api/v1/connectors/{name}/test",
@@ -342,6 +344,7 @@ async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
         let reads = [
             "/api/v1/repositories",
             "/api/v1/connector-types",
+            "/api/v1/connector-types/o365",
             "/api/v1/connectors",
             "/api/v1/connectors/Contoso",
             "/api/v1/actions",
@@ -531,6 +534,27 @@ async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
         )
         .await;
     assert_eq!(status, 200, "{text}");
+    let (status, text) = api
+        .raw(
+            M::GET,
+            "/api/v1/explain/product/abc",
+            Some(&viewer),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{text}");
+    let (status, text) = api
+        .raw(
+            M::GET,
+            "/api/v1/explain/planet/1",
+            Some(&viewer),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("explain needs what and which"), "{text}");
     let (status, _) = api
         .call(
             M::POST,
