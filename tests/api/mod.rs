@@ -1246,3 +1246,271 @@ async fn plain_http_off_loopback_is_refused_and_tls_serves() {
     let (code, _) = tls.stop();
     assert_eq!(code, Some(0));
 }
+
+/// A small deterministic generator (xorshift), so a failure can be replayed
+/// from its seed.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+
+    fn junk(&mut self) -> String {
+        let pieces = [
+            "",
+            "x",
+            "0",
+            "-1",
+            "99999999999999999999",
+            "%00",
+            "%2F..%2F",
+            "..",
+            "é",
+            "😀",
+            "'",
+            "\"",
+            "<script>",
+            "a b",
+            "%",
+            "{}",
+            "[]",
+            "null",
+            "true",
+            "Default Inventory",
+            "Sync Data - A",
+            "nightly",
+        ];
+        let mut text = String::new();
+        for _ in 0..1 + self.below(3) {
+            let piece: &&str = self.pick(&pieces);
+            text.push_str(piece);
+        }
+        if self.below(20) == 0 {
+            text.push_str(&"z".repeat(5000));
+        }
+        text
+    }
+
+    fn json(&mut self, depth: usize) -> Value {
+        match self.below(if depth > 2 { 5 } else { 7 }) {
+            0 => Value::Null,
+            1 => json!(self.below(2) == 0),
+            2 => json!(self.next() as i64),
+            3 => json!(self.junk()),
+            4 => json!(-1.5e300),
+            5 => Value::Array((0..self.below(4)).map(|_| self.json(depth + 1)).collect()),
+            _ => {
+                let keys = [
+                    "name",
+                    "repository",
+                    "action",
+                    "clean",
+                    "cron",
+                    "actions",
+                    "type",
+                    "parameters",
+                    "secrets",
+                    "unset",
+                    "enabled",
+                    "password",
+                    "x",
+                ];
+                let mut object = serde_json::Map::new();
+                for _ in 0..self.below(5) {
+                    object.insert((*self.pick(&keys)).to_owned(), self.json(depth + 1));
+                }
+                Value::Object(object)
+            }
+        }
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_and_malformed_requests_never_break_the_server() {
+    let db = TestDb::sqlite();
+    let s = Setup::new(&db);
+    crate::cli::service::add_flood(&s, ["A".to_owned()], 5);
+    let admin = account(&s, "ada", "admin");
+    let viewer = account(&s, "vera", "viewer");
+    let served = Served::start(&s, &[], "http");
+    let pid = served.child.as_ref().unwrap().id();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let seed = std::env::var("INVHOST_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_1234_abcd_ef01_u64);
+    let mut dice = Dice(seed);
+    let templates = ROUTES;
+    let methods = [
+        Method::GET,
+        Method::POST,
+        Method::PATCH,
+        Method::DELETE,
+        Method::PUT,
+        Method::HEAD,
+        Method::OPTIONS,
+    ];
+    let run_for = Duration::from_secs(
+        std::env::var("INVHOST_FUZZ_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(8),
+    );
+    let started = Instant::now();
+    let mut warm_rss = None;
+    let mut sent = 0u64;
+    let mut statuses = std::collections::BTreeMap::<u16, u64>::new();
+    while started.elapsed() < run_for {
+        if warm_rss.is_none() && started.elapsed() > run_for / 4 {
+            warm_rss = Some(rss_kib(pid));
+        }
+        let template = *dice.pick(&templates);
+        let mut path = String::new();
+        for segment in template.split('/').skip(1) {
+            path.push('/');
+            if segment.starts_with('{') || dice.below(15) == 0 {
+                let junk = dice.junk();
+                let encoded: String = junk
+                    .bytes()
+                    .map(|b| {
+                        if b.is_ascii_alphanumeric() || b"-_.~%".contains(&b) {
+                            (b as char).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        }
+                    })
+                    .collect();
+                path.push_str(&encoded);
+            } else {
+                path.push_str(segment);
+            }
+        }
+        if dice.below(3) == 0 {
+            let keys = [
+                "limit",
+                "offset",
+                "q",
+                "sort",
+                "format",
+                "status",
+                "trigger",
+                "repository",
+                "purge_data",
+                "zz",
+            ];
+            let pairs: Vec<String> = (0..1 + dice.below(3))
+                .map(|_| {
+                    let value: String = dice
+                        .junk()
+                        .bytes()
+                        .map(|b| {
+                            if b.is_ascii_alphanumeric() {
+                                (b as char).to_string()
+                            } else {
+                                format!("%{b:02X}")
+                            }
+                        })
+                        .collect();
+                    format!("{}={value}", dice.pick(&keys))
+                })
+                .collect();
+            path.push('?');
+            path.push_str(&pairs.join("&"));
+        }
+        let method = dice.pick(&methods).clone();
+        let mut request = http.request(method.clone(), format!("{}{path}", served.base));
+        match dice.below(6) {
+            0 => {}
+            1 => request = request.bearer_auth(&admin),
+            2 => request = request.bearer_auth(&viewer),
+            3 => request = request.header("authorization", dice.junk()),
+            4 => request = request.header("cookie", format!("invhost_session={}", dice.junk())),
+            _ => {
+                request = request
+                    .bearer_auth(&admin)
+                    .header("x-csrf-token", dice.junk())
+            }
+        }
+        match dice.below(4) {
+            0 => {}
+            1 => {
+                request = request
+                    .header("content-type", "application/json")
+                    .body(dice.json(0).to_string())
+            }
+            2 => {
+                let bytes: Vec<u8> = (0..dice.below(300)).map(|_| dice.next() as u8).collect();
+                request = request
+                    .header("content-type", "application/json")
+                    .body(bytes)
+            }
+            _ => request = request.body(dice.junk()),
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            // A request line the client itself refuses to send.
+            Err(e) if e.is_builder() => continue,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = response.status().as_u16();
+        let streaming = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/event-stream"));
+        // An event stream runs until the client leaves: leave at once.
+        let text = if streaming {
+            String::new()
+        } else {
+            response.text().await.unwrap_or_default()
+        };
+        *statuses.entry(status).or_default() += 1;
+        sent += 1;
+        assert!(
+            status < 500 || (status == 503 && path.starts_with("/healthz")),
+            "{method} {path} (seed {seed}): {status} {text}"
+        );
+        for leak in ["panicked", "sqlx", "SQLITE", "stack backtrace"] {
+            assert!(!text.contains(leak), "{method} {path}: {text}");
+        }
+    }
+    let end_rss = rss_kib(pid);
+    let warm = warm_rss.expect("the run got past its first quarter");
+    let (code, log) = served.stop();
+    assert_eq!(
+        code,
+        Some(0),
+        "the host survived {sent} random requests: {log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(sent > 200, "only {sent} requests in {run_for:?}");
+    assert!(
+        end_rss < warm + 30 * 1024,
+        "memory grew from {warm} KiB to {end_rss} KiB over {sent} requests"
+    );
+    eprintln!("{sent} random requests, statuses {statuses:?}, RSS {warm} → {end_rss} KiB");
+}
