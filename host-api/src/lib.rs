@@ -46,7 +46,14 @@ pub struct ApiState {
     /// Served over TLS: session cookies are `Secure`.
     pub tls: bool,
     sign_in_failures: std::sync::Mutex<std::collections::HashMap<String, Vec<std::time::Instant>>>,
+    /// Consolidated views as the last consolidation left them, per
+    /// (repository, view), with that consolidation's identity: computed once
+    /// per consolidation (one request computes, the others wait for it).
+    consolidated: tokio::sync::Mutex<ConsolidatedCache>,
 }
+
+type ConsolidatedCache =
+    std::collections::HashMap<(i64, &'static str), (String, Arc<Vec<serde_json::Value>>)>;
 
 impl ApiState {
     /// The state of an API on this host and database.
@@ -62,6 +69,7 @@ impl ApiState {
             scheduler_tick,
             tls,
             sign_in_failures: Default::default(),
+            consolidated: Default::default(),
         }
     }
 }

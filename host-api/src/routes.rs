@@ -802,16 +802,12 @@ pub async fn inventory_view(
         })
         .into_response());
     }
-    let mut rows = match parsed {
-        View::ProductUsage => values(&state.store.product_usage(repository.id).await?)?,
-        View::Licences => values(&state.store.licence_summary(repository.id).await?)?,
-        View::Reclaim => values(&state.store.reclaim_list(repository.id).await?)?,
-        _ => {
-            return Err(ApiError::not_found(format!(
-                "'{view}' is not a list view; explain a device or product with invhost inventory explain"
-            )));
-        }
-    };
+    if !matches!(parsed, View::ProductUsage | View::Licences | View::Reclaim) {
+        return Err(ApiError::not_found(format!(
+            "'{view}' is not a list view; explain a device or product with invhost inventory explain"
+        )));
+    }
+    let mut rows: Vec<Value> = consolidated(&state, repository.id, parsed).await?.to_vec();
     if let Some(text) = query
         .q
         .as_deref()
@@ -905,6 +901,41 @@ pub async fn explain(
         }
     };
     Ok(Json(value.map_err(|e| ApiError::internal(&e))?))
+}
+
+/// Which consolidation a repository's consolidated data comes from.
+async fn run_key(state: &ApiState, repository_id: i64) -> ApiResult<String> {
+    Ok(match state.store.consolidation_run(repository_id).await? {
+        Some(run) => format!("{:?}@{}", run.process_id, run.consolidated_at),
+        None => String::new(),
+    })
+}
+
+/// A consolidated view's rows, computed once per consolidation: they change
+/// only when a consolidation commits. Rows computed while one committed are
+/// not kept.
+async fn consolidated(
+    state: &ApiState,
+    repository_id: i64,
+    view: View,
+) -> ApiResult<Arc<Vec<Value>>> {
+    let mut cache = state.consolidated.lock().await;
+    let before = run_key(state, repository_id).await?;
+    let slot = (repository_id, view.name());
+    if let Some((key, rows)) = cache.get(&slot)
+        && *key == before
+    {
+        return Ok(Arc::clone(rows));
+    }
+    let rows = Arc::new(match view {
+        View::ProductUsage => values(&state.store.product_usage(repository_id).await?)?,
+        View::Licences => values(&state.store.licence_summary(repository_id).await?)?,
+        _ => values(&state.store.reclaim_list(repository_id).await?)?,
+    });
+    if run_key(state, repository_id).await? == before {
+        cache.insert(slot, (before, Arc::clone(&rows)));
+    }
+    Ok(rows)
 }
 
 fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {

@@ -257,6 +257,7 @@ async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
         "--secret",
         "client_secret=env:CONTOSO_SECRET",
     ]);
+    s.add_csv("Sheet");
     let admin = account(&s, "ada", "admin");
     let operator = account(&s, "otto", "operator");
     let viewer = account(&s, "vera", "viewer");
@@ -587,6 +588,59 @@ async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
         .await;
     assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
 
+    // After a sync and a consolidation, product usage shows the new data
+    // (it was empty, and read, before) and explain reaches a product.
+    let (_, before) = api
+        .call(
+            M::GET,
+            "/api/v1/inventory/product-usage",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(before["total"], 0, "{before}");
+    for action in [
+        "Sync Data - Sheet",
+        "Generate Report - Basic Inventory Consolidation",
+    ] {
+        let (status, queued) = api
+            .call(
+                M::POST,
+                "/api/v1/execute",
+                Some(&operator),
+                Some(json!({"repository": "Default Inventory", "action": action})),
+            )
+            .await;
+        assert_eq!(status, 202, "{queued}");
+        // One after the other: a consolidation does not wait for queued syncs.
+        let ids = [queued["id"].as_i64().unwrap()];
+        let done = crate::cli::service::wait_done(&store, &ids, Duration::from_secs(60)).await;
+        assert_eq!(
+            done[0].status,
+            repo_store::ProcessStatus::Succeeded,
+            "{done:?}"
+        );
+    }
+    let (_, after) = api
+        .call(
+            M::GET,
+            "/api/v1/inventory/product-usage?sort=-installations",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert!(after["total"].as_u64().unwrap() > 0, "{after}");
+    let product = after["rows"][0]["id"].as_i64().unwrap();
+    let (status, explained) = api
+        .call(
+            M::GET,
+            &format!("/api/v1/explain/product/{product}"),
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{explained}");
+
     // An admin administers.
     let (status, added) = api
         .call(
@@ -718,7 +772,9 @@ async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
         assert!(text.contains(says), "{body}: {text}");
     }
     let huge = format!(r#"{{"name": "{}"}}"#, "x".repeat(2 * 1024 * 1024));
-    let (status, text) = api
+    // On its own client: the server closes a connection whose body it
+    // refused to read, which a pooled connection would trip over next.
+    let (status, text) = Client::new(&served.base)
         .raw(
             M::POST,
             "/api/v1/repositories",

@@ -151,7 +151,7 @@ async fn wait_running(store: &Store, id: i64) {
 }
 
 /// Waits until none of `ids` is queued or running.
-pub(super) async fn wait_done(store: &Store, ids: &[i64], within: Duration) -> Vec<ProcessRow> {
+pub(crate) async fn wait_done(store: &Store, ids: &[i64], within: Duration) -> Vec<ProcessRow> {
     let deadline = Instant::now() + within;
     loop {
         let all: Vec<ProcessRow> = store
