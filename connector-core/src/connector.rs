@@ -275,6 +275,11 @@ pub struct RunSummary {
     /// One closing line.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub message: String,
+    /// Counters of the source for monitoring, by name (`graph_requests`,
+    /// `graph_throttled`): the host adds them up per name and exposes them
+    /// on its `/metrics`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub counters: BTreeMap<String, u64>,
 }
 
 impl RunSummary {

@@ -166,6 +166,7 @@ pub struct Graph {
     root: String,
     slots: Arc<Semaphore>,
     requests: AtomicU64,
+    throttled: AtomicU64,
 }
 
 impl Graph {
@@ -184,6 +185,7 @@ impl Graph {
             root: settings.endpoints.graph.clone(),
             slots: Arc::new(Semaphore::new(settings.max_concurrency)),
             requests: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
         })
     }
 
@@ -210,6 +212,11 @@ impl Graph {
     /// Graph requests sent (retries included).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Answers that asked to slow down (429).
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(Ordering::Relaxed)
     }
 
     fn path_of(&self, url: &str) -> String {
@@ -280,6 +287,9 @@ impl Graph {
                     attempt -= 1;
                 }
                 Ok((status, _, _, wait)) if matches!(status.as_u16(), 429 | 503 | 504) => {
+                    if status.as_u16() == 429 {
+                        self.throttled.fetch_add(1, Ordering::Relaxed);
+                    }
                     if attempt > MAX_RETRIES {
                         return Err(GraphError::Exhausted {
                             path,
@@ -463,6 +473,9 @@ impl Graph {
             .map_err(|e| Retry::Yes(reason(e)))?;
         let status = response.status();
         if matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504) {
+            if status.as_u16() == 429 {
+                self.throttled.fetch_add(1, Ordering::Relaxed);
+            }
             return Err(Retry::Yes(format!("HTTP {status}")));
         }
         if !status.is_success() {

@@ -73,23 +73,30 @@ pub fn run(settings: Settings, ctx: &mut RunContext<'_>) -> Result<RunSummary, C
         .block_on(driver)
         .map_err(|e| ConnectorError::failed(format!("the sync crashed: {e}")))?;
     runtime.shutdown_timeout(Duration::from_secs(5));
-    let requests = result?;
+    let (requests, throttled) = result?;
     let mut summary = ctx.summary();
     summary.message = format!(
-        "Read {} records with {requests} Graph requests.",
-        summary.total()
+        "Read {} records with {requests} Graph requests{}.",
+        summary.total(),
+        match throttled {
+            0 => String::new(),
+            1 => " (1 throttled)".to_owned(),
+            n => format!(" ({n} throttled)"),
+        }
     );
+    summary.counters.insert("graph_requests".into(), requests);
+    summary.counters.insert("graph_throttled".into(), throttled);
     Ok(summary)
 }
 
 /// The run on the runtime: every selected stream, records forwarded to `out`
 /// in order, each kind's completion after its last record. Returns the
-/// number of Graph requests.
+/// number of Graph requests and of throttled answers.
 async fn sync(
     settings: Settings,
     out: mpsc::Sender<Msg>,
     cancel: Arc<AtomicBool>,
-) -> Result<u64, ConnectorError> {
+) -> Result<(u64, u64), ConnectorError> {
     let graph = Arc::new(Graph::new(&settings).map_err(ConnectorError::failed)?);
     let forward = |message: Msg| {
         let out = out.clone();
@@ -202,5 +209,5 @@ async fn sync(
     if let Some(failure) = failure {
         return Err(ConnectorError::failed(failure));
     }
-    Ok(graph.requests())
+    Ok((graph.requests(), graph.throttled()))
 }

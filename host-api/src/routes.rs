@@ -1130,6 +1130,16 @@ pub async fn metrics(
             label(kind)
         ));
     }
+    out.push_str(
+        "# HELP invhost_connector_counter_total Counters connectors report, added up over succeeded syncs (graph_requests, graph_throttled, ...).\n",
+    );
+    out.push_str("# TYPE invhost_connector_counter_total counter\n");
+    for (name, n) in &stats.counters {
+        out.push_str(&format!(
+            "invhost_connector_counter_total{{counter=\"{}\"}} {n}\n",
+            label(name)
+        ));
+    }
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,

@@ -384,6 +384,7 @@ async fn sync(
         .map_err(|e| Failure::failed(format!("the connector's thread failed: {e}")));
 
     let mut extra = None;
+    let mut counters = BTreeMap::new();
     let failure = match (write_error, result) {
         (Some(e), _) => Some(Failure::failed(format!(
             "cannot write to the repository: {e}"
@@ -401,6 +402,7 @@ async fn sync(
         (None, Ok(Err(e))) => Some(Failure::failed(e.message)),
         (None, Ok(Ok(summary))) => {
             extra = summary_line(&summary);
+            counters = summary.counters;
             None
         }
     };
@@ -415,6 +417,7 @@ async fn sync(
         .publish(|report| ProcessEnd {
             counts: report.written.clone(),
             message: Some(one_line(&published_line(report, extra.as_deref()))),
+            counters: counters.clone(),
         })
         .await
         .map_err(|e| Failure::failed(format!("cannot publish the sync to the repository: {e}")))

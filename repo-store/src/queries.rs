@@ -376,6 +376,8 @@ pub struct ProcessStats {
     pub durations: Vec<(String, u64, f64)>,
     /// Rows written by succeeded processes, by record kind.
     pub records: BTreeMap<String, u64>,
+    /// Connector counters of succeeded processes, added up by name.
+    pub counters: BTreeMap<String, u64>,
 }
 
 impl Store {
@@ -415,6 +417,14 @@ impl Store {
                     serde_json::from_str(&p.counts).unwrap_or_default();
                 for (kind, n) in counts {
                     *stats.records.entry(kind).or_default() += n;
+                }
+                let counters: BTreeMap<String, u64> = p
+                    .counters
+                    .as_deref()
+                    .and_then(|c| serde_json::from_str(c).ok())
+                    .unwrap_or_default();
+                for (name, n) in counters {
+                    *stats.counters.entry(name).or_default() += n;
                 }
             }
         }

@@ -110,6 +110,8 @@ pub struct ProcessEnd {
     pub counts: BTreeMap<RecordKind, u64>,
     /// The process log's line.
     pub message: Option<String>,
+    /// The connector's counters for monitoring (`graph_requests`, ...).
+    pub counters: BTreeMap<String, u64>,
 }
 
 /// Writes one sync run of one connector into one repository: stages its
@@ -614,6 +616,12 @@ impl SyncWriter {
                     (Alias::new("finished_at"), chrono::Utc::now().into()),
                     (Alias::new("counts"), counts.into()),
                     (Alias::new("message"), end.message.into()),
+                    (
+                        Alias::new("counters"),
+                        (!end.counters.is_empty())
+                            .then(|| serde_json::to_string(&end.counters).unwrap_or_default())
+                            .into(),
+                    ),
                 ])
                 .and_where(Expr::col(Alias::new("id")).eq(self.run_id))
                 .and_where(Expr::col(Alias::new("status")).eq(ProcessStatus::Running.as_str()))

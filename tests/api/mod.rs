@@ -883,23 +883,42 @@ async fn browser_sessions_connector_secrets_and_metrics(db: &TestDb) {
     let api = Client::new(&served.base);
     use Method as M;
 
-    // An admin adds a connector with a secret; it is never returned.
-    let secret = "p@ss-over-http-9f3e";
+    // An admin adds a connector with a secret; it is never returned. Its
+    // tenant (the simulator) throttles every third request.
+    let sim =
+        connector_o365::simulator::Simulator::start(connector_o365::simulator::SimulatorConfig {
+            users: 6,
+            devices: 6,
+            faults: connector_o365::simulator::Faults {
+                throttle_every: Some(3),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let secret = sim.client_secret();
+    let secret = secret.as_str();
     let (status, added) = api
         .call(
             M::POST,
             "/api/v1/connectors",
             Some(&admin),
             Some(json!({"name": "Contoso", "type": "o365",
-                "parameters": {"tenant_id": "7c0c36f5-af83-4c24-8844-9962e0163719",
-                               "client_id": "1b2b3c4d-0000-4000-8000-000000000001"},
-                "secrets": {"client_secret": secret}})),
+                "parameters": {"tenant_id": sim.tenant_id(), "client_id": sim.client_id(),
+                               "cloud_instance": sim.base_url()},
+                "secrets": {"client_secret": "a-wrong-secret-at-first"}})),
         )
         .await;
     assert_eq!(status, 201, "{added}");
     assert_eq!(added["parameters"]["client_secret"], "(set)");
     let stored = store.connector("Contoso").await.unwrap();
-    assert!(!stored.secrets.contains(secret) && !stored.parameters.contains(secret));
+    for text in [&stored.secrets, &stored.parameters] {
+        assert!(
+            !text.contains("a-wrong-secret-at-first"),
+            "stored encrypted"
+        );
+    }
     let (status, refused) = api
         .call(
             M::POST,
@@ -922,16 +941,18 @@ async fn browser_sessions_connector_secrets_and_metrics(db: &TestDb) {
             M::PATCH,
             "/api/v1/connectors/Contoso",
             Some(&admin),
-            Some(json!({"secrets": {"client_secret": "rotated-secret-77"}, "run_consolidation": true})),
+            Some(json!({"secrets": {"client_secret": secret}, "run_consolidation": false})),
         )
         .await;
     assert_eq!(status, 200, "{edited}");
-    assert_eq!(edited["run_consolidation"], true);
+    assert_eq!(edited["run_consolidation"], false);
     let key = repo_store::SecretKey::resolve(&s.invhost.data_dir().join("secret.key")).unwrap();
     let parameters = store
         .connector_parameters(&store.connector("Contoso").await.unwrap(), &key)
         .unwrap();
-    assert_eq!(parameters.str("client_secret"), Some("rotated-secret-77"));
+    assert_eq!(parameters.str("client_secret"), Some(secret));
+    let stored = store.connector("Contoso").await.unwrap();
+    assert!(!stored.secrets.contains(secret) && !stored.parameters.contains(secret));
 
     // A schedule is changed over the API.
     let (status, _) = api
@@ -1029,6 +1050,39 @@ async fn browser_sessions_connector_secrets_and_metrics(db: &TestDb) {
     }
     drop(log);
 
+    // The tenant's sync, for its Graph counters.
+    let (status, queued) = api
+        .call(
+            M::POST,
+            "/api/v1/execute",
+            Some(&admin),
+            Some(json!({"repository": "Default Inventory", "action": "Sync Data - Contoso"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    let ids = [queued["id"].as_i64().unwrap()];
+    let done = crate::cli::service::wait_done(&store, &ids, Duration::from_secs(60)).await;
+    assert_eq!(
+        done[0].status,
+        repo_store::ProcessStatus::Succeeded,
+        "{done:?}"
+    );
+    let message = done[0].message.clone().unwrap();
+    let requests: u64 = message
+        .split(" Graph requests")
+        .next()
+        .and_then(|m| m.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{message}"));
+    let throttled = sim.injected().throttled;
+    let contoso_devices = serde_json::from_str::<Value>(&done[0].counts).unwrap()["device"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        throttled > 0 && message.contains(&format!("({throttled} throttled)")),
+        "{message}"
+    );
+
     // Metrics, for monitors with a token.
     let (status, text) = api.raw(M::GET, "/metrics", None, None, None).await;
     assert_eq!(status, 401, "{text}");
@@ -1037,7 +1091,22 @@ async fn browser_sessions_connector_secrets_and_metrics(db: &TestDb) {
     assert!(text.contains("# TYPE invhost_queue_depth gauge"), "{text}");
     assert!(text.contains("invhost_queue_depth 0"), "{text}");
     assert!(
-        text.contains(r#"invhost_records_written_total{kind="device"} 150000"#),
+        text.contains(&format!(
+            r#"invhost_connector_counter_total{{counter="graph_requests"}} {requests}"#
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            r#"invhost_connector_counter_total{{counter="graph_throttled"}} {throttled}"#
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            r#"invhost_records_written_total{{kind="device"}} {}"#,
+            150000 + contoso_devices
+        )),
         "{text}"
     );
     assert!(
@@ -1202,7 +1271,7 @@ async fn browser_sessions_connector_secrets_and_metrics(db: &TestDb) {
     assert!(outcomes.contains(&"refused: wrong name or password"));
     assert!(outcomes.contains(&"refused: too many failed sign-ins"));
     let transcript = api.transcript.lock().unwrap().clone();
-    for leak in [secret, "rotated-secret-77", PASSWORD] {
+    for leak in [secret, "a-wrong-secret-at-first", PASSWORD] {
         let responses: String = transcript
             .lines()
             .filter(|l| !l.starts_with(">> "))

@@ -246,6 +246,7 @@ async fn publication_and_the_process_end_are_one_transaction(db: &TestDb) {
         .unwrap();
     let report = writer
         .publish(|report| repo_store::ProcessEnd {
+            counters: Default::default(),
             counts: report.written.clone(),
             message: Some(format!("Wrote {} records.", report.written_total())),
         })
@@ -274,6 +275,7 @@ async fn publication_and_the_process_end_are_one_transaction(db: &TestDb) {
     fx.store.fail_process(run, "taken for dead").await.unwrap();
     let error = writer
         .publish(|_| repo_store::ProcessEnd {
+            counters: Default::default(),
             counts: Default::default(),
             message: None,
         })

@@ -49,6 +49,9 @@ pub struct Model {
     /// While a sync runs: rows staged so far per kind (a JSON object),
     /// written with its heartbeat.
     pub progress: Option<String>,
+    /// The connector's counters of a published sync (a JSON object):
+    /// `graph_requests`, `graph_throttled`, ...
+    pub counters: Option<String>,
 }
 
 /// No relations are navigated through SeaORM.
