@@ -368,11 +368,30 @@ pub async fn connector_test(
     ))
 }
 
-/// The actions that can be executed.
-#[utoipa::path(get, path = "/api/v1/actions", tag = "processes",
-    responses((status = 200, body = Vec<ActionInfo>), (status = 401, body = ErrorBody)))]
-pub async fn actions(State(state): S, _who: Authed) -> ApiResult<Json<Vec<ActionInfo>>> {
-    Ok(Json(host_engine::actions::list(&state.store).await?))
+/// Which repository's actions.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsQuery {
+    /// Only the actions that run on this repository.
+    pub repository: Option<String>,
+}
+
+/// The actions that can be executed, or those of one repository.
+#[utoipa::path(get, path = "/api/v1/actions", tag = "processes", params(ActionsQuery),
+    responses((status = 200, body = Vec<ActionInfo>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn actions(
+    State(state): S,
+    _who: Authed,
+    QueryParams(query): QueryParams<ActionsQuery>,
+) -> ApiResult<Json<Vec<ActionInfo>>> {
+    let mut actions = host_engine::actions::list(&state.store).await?;
+    if let Some(name) = &query.repository {
+        let repository = state.store.repository(name).await?;
+        actions.retain(|a| {
+            a.repository.is_none() || a.repository.as_deref() == Some(repository.name.as_str())
+        });
+    }
+    Ok(Json(actions))
 }
 
 /// An action to queue.

@@ -660,6 +660,43 @@ async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
         )
         .await;
     assert_eq!(status, 409);
+    // Two repositories: each has its own consolidation among its actions.
+    let (_, all) = api
+        .call(M::GET, "/api/v1/actions", Some(&viewer), None)
+        .await;
+    let consolidations = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "consolidation")
+            .count()
+    };
+    assert_eq!(consolidations(&all), 2, "{all}");
+    let (_, actions) = api
+        .call(
+            M::GET,
+            "/api/v1/actions?repository=Default%20Inventory",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    let names: Vec<&str> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Sync Data - A"), "{actions}");
+    assert_eq!(consolidations(&actions), 1, "{actions}");
+    let (status, _) = api
+        .call(
+            M::GET,
+            "/api/v1/actions?repository=Nowhere",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
     let schedule = json!({"name": "nightly", "cron": "0 2 * * *", "repository": "Default Inventory",
         "actions": ["Sync Data - A", "Generate Report - Basic Inventory Consolidation"]});
     let (status, created) = api
