@@ -24,7 +24,15 @@ pub struct Authed {
     pub address: Option<String>,
     /// The browser session it came with (none for a token).
     pub session: Option<accounts::Session>,
+    credential: Credential,
     state: Arc<ApiState>,
+}
+
+/// What the caller presented, to check again during a long answer.
+#[derive(Debug, Clone)]
+enum Credential {
+    Token(accounts::Secret),
+    Session(accounts::Secret),
 }
 
 /// The client's address, when the server knows it.
@@ -87,6 +95,23 @@ impl Authed {
         Err(ApiError::forbidden(message))
     }
 
+    /// Whether the credentials still hold (not revoked, expired, signed out
+    /// or disabled since the request began): long answers (event streams)
+    /// end when they do not.
+    pub async fn still_valid(&self) -> bool {
+        let now = chrono::Utc::now();
+        match &self.credential {
+            Credential::Token(token) => matches!(
+                accounts::authenticate(&self.state.store, token.expose(), now).await,
+                Ok(Ok(_))
+            ),
+            Credential::Session(cookie) => matches!(
+                accounts::authenticate_session(&self.state.store, cookie.expose(), now).await,
+                Ok(Ok(_))
+            ),
+        }
+    }
+
     /// Records a change made by this caller.
     pub async fn audit(&self, action: &str, target: &str, outcome: &str) {
         accounts::audit(
@@ -145,6 +170,7 @@ impl FromRequestParts<Arc<ApiState>> for Authed {
                 caller: session.caller.clone(),
                 address,
                 session: Some(session),
+                credential: Credential::Session(accounts::Secret::new(value.to_owned())),
                 state: Arc::clone(state),
             });
         };
@@ -162,6 +188,7 @@ impl FromRequestParts<Arc<ApiState>> for Authed {
                 caller,
                 address,
                 session: None,
+                credential: Credential::Token(accounts::Secret::new(token.to_owned())),
                 state: Arc::clone(state),
             }),
             Ok(Err(refused)) => Err(ApiError::unauthorized(refused.to_string())),

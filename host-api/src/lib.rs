@@ -48,12 +48,13 @@ pub struct ApiState {
     sign_in_failures: std::sync::Mutex<std::collections::HashMap<String, Vec<std::time::Instant>>>,
     /// Consolidated views as the last consolidation left them, per
     /// (repository, view), with that consolidation's identity: computed once
-    /// per consolidation (one request computes, the others wait for it).
-    consolidated: tokio::sync::Mutex<ConsolidatedCache>,
+    /// per consolidation (one request computes, the others of that view
+    /// wait for it; other views do not).
+    consolidated: std::sync::Mutex<std::collections::HashMap<(i64, &'static str), Arc<CachedView>>>,
 }
 
-type ConsolidatedCache =
-    std::collections::HashMap<(i64, &'static str), (String, Arc<Vec<serde_json::Value>>)>;
+/// One consolidated view's rows and the consolidation they come from.
+type CachedView = tokio::sync::Mutex<Option<(String, Arc<Vec<serde_json::Value>>)>>;
 
 impl ApiState {
     /// The state of an API on this host and database.

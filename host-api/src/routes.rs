@@ -219,7 +219,7 @@ pub struct NewConnectorBody {
     /// Secret parameters by key; write-only, never returned.
     #[serde(default)]
     #[schema(value_type = Object)]
-    pub secrets: std::collections::BTreeMap<String, String>,
+    pub secrets: std::collections::BTreeMap<String, Secret>,
     /// Queue consolidation after each sync.
     #[serde(default)]
     pub run_consolidation: bool,
@@ -236,7 +236,7 @@ pub struct ConnectorChange {
     /// Secret parameters to set; write-only.
     #[serde(default)]
     #[schema(value_type = Object)]
-    pub secrets: std::collections::BTreeMap<String, String>,
+    pub secrets: std::collections::BTreeMap<String, Secret>,
     /// Parameters to remove.
     #[serde(default)]
     pub unset: Vec<String>,
@@ -246,7 +246,7 @@ pub struct ConnectorChange {
 
 fn parameter_input(
     parameters: serde_json::Map<String, Value>,
-    secrets: std::collections::BTreeMap<String, String>,
+    secrets: std::collections::BTreeMap<String, Secret>,
     unset: Vec<String>,
 ) -> connectors::ParameterInput {
     connectors::ParameterInput {
@@ -262,7 +262,7 @@ fn parameter_input(
             .collect(),
         secrets: secrets
             .into_iter()
-            .map(|(k, v)| (k, SecretSource::Given(Secret::new(v))))
+            .map(|(k, v)| (k, SecretSource::Given(v)))
             .collect(),
         unset,
         params_file: None,
@@ -932,29 +932,40 @@ async fn run_key(state: &ApiState, repository_id: i64) -> ApiResult<String> {
 
 /// A consolidated view's rows, computed once per consolidation: they change
 /// only when a consolidation commits. Rows computed while one committed are
-/// not kept.
+/// not kept. The work runs in a task of its own, so a client that leaves
+/// does not waste it.
 async fn consolidated(
-    state: &ApiState,
+    state: &Arc<ApiState>,
     repository_id: i64,
     view: View,
 ) -> ApiResult<Arc<Vec<Value>>> {
-    let mut cache = state.consolidated.lock().await;
-    let before = run_key(state, repository_id).await?;
-    let slot = (repository_id, view.name());
-    if let Some((key, rows)) = cache.get(&slot)
-        && *key == before
-    {
-        return Ok(Arc::clone(rows));
-    }
-    let rows = Arc::new(match view {
-        View::ProductUsage => values(&state.store.product_usage(repository_id).await?)?,
-        View::Licences => values(&state.store.licence_summary(repository_id).await?)?,
-        _ => values(&state.store.reclaim_list(repository_id).await?)?,
+    let slot = {
+        let mut slots = state
+            .consolidated
+            .lock()
+            .map_err(|_| ApiError::internal(&"the view cache is poisoned"))?;
+        Arc::clone(slots.entry((repository_id, view.name())).or_default())
+    };
+    let state = Arc::clone(state);
+    let filled = tokio::spawn(async move {
+        let mut cached = slot.lock().await;
+        let before = run_key(&state, repository_id).await?;
+        if let Some((key, rows)) = cached.as_ref()
+            && *key == before
+        {
+            return Ok(Arc::clone(rows));
+        }
+        let rows = Arc::new(match view {
+            View::ProductUsage => values(&state.store.product_usage(repository_id).await?)?,
+            View::Licences => values(&state.store.licence_summary(repository_id).await?)?,
+            _ => values(&state.store.reclaim_list(repository_id).await?)?,
+        });
+        if run_key(&state, repository_id).await? == before {
+            *cached = Some((before, Arc::clone(&rows)));
+        }
+        Ok(rows)
     });
-    if run_key(state, repository_id).await? == before {
-        cache.insert(slot, (before, Arc::clone(&rows)));
-    }
-    Ok(rows)
+    filled.await.map_err(|e| ApiError::internal(&e))?
 }
 
 fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
@@ -1171,6 +1182,10 @@ pub async fn metrics(
 /// How often the event streams look at the process log.
 const EVENTS_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// Every how many looks an event stream checks the caller's credentials
+/// again (10 s): a revoked token or an ended session ends the stream.
+const CREDENTIALS_EVERY: u32 = 20;
+
 /// A process's life as Server-Sent Events: an `process` event (the process
 /// as `GET /api/v1/processes/{id}` gives it) at once and whenever its
 /// status or progress changes, on whichever host it runs; the stream ends
@@ -1180,7 +1195,7 @@ const EVENTS_POLL: std::time::Duration = std::time::Duration::from_millis(500);
     responses((status = 200, description = "text/event-stream of `process` events", content_type = "text/event-stream"), (status = 404, body = ErrorBody)))]
 pub async fn process_events(
     State(state): S,
-    _who: Authed,
+    who: Authed,
     PathParam(id): PathParam<i64>,
 ) -> ApiResult<
     axum::response::sse::Sse<
@@ -1189,12 +1204,17 @@ pub async fn process_events(
 > {
     state.store.process(id).await?;
     let stream = futures_util::stream::unfold(
-        (state, None::<String>, false),
-        move |(state, last, done)| async move {
+        (state, None::<String>, false, who),
+        move |(state, last, done, who)| async move {
             if done {
                 return None;
             }
+            let mut polls = 0u32;
             loop {
+                polls += 1;
+                if polls.is_multiple_of(CREDENTIALS_EVERY) && !who.still_valid().await {
+                    return None;
+                }
                 let Ok(process) = state.store.process(id).await else {
                     return None;
                 };
@@ -1206,7 +1226,7 @@ pub async fn process_events(
                     let event = axum::response::sse::Event::default()
                         .event("process")
                         .data(text.clone());
-                    return Some((Ok(event), (state, Some(text), ended)));
+                    return Some((Ok(event), (state, Some(text), ended, who)));
                 }
                 tokio::time::sleep(EVENTS_POLL).await;
             }
@@ -1222,7 +1242,7 @@ pub async fn process_events(
     responses((status = 200, description = "text/event-stream of `process` events", content_type = "text/event-stream")))]
 pub async fn log_events(
     State(state): S,
-    _who: Authed,
+    who: Authed,
 ) -> ApiResult<
     axum::response::sse::Sse<
         impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
@@ -1234,16 +1254,22 @@ pub async fn log_events(
             state,
             Seen::new(),
             std::collections::VecDeque::<String>::new(),
+            who,
+            0u32,
         ),
-        |(state, mut seen, mut ready)| async move {
+        |(state, mut seen, mut ready, who, mut polls)| async move {
             loop {
                 if let Some(text) = ready.pop_front() {
                     let event = axum::response::sse::Event::default()
                         .event("process")
                         .data(text);
-                    return Some((Ok(event), (state, seen, ready)));
+                    return Some((Ok(event), (state, seen, ready, who, polls)));
                 }
                 tokio::time::sleep(EVENTS_POLL).await;
+                polls += 1;
+                if polls.is_multiple_of(CREDENTIALS_EVERY) && !who.still_valid().await {
+                    return None;
+                }
                 let filter = ProcessFilter {
                     limit: Some(100),
                     ..Default::default()

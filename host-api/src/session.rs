@@ -58,26 +58,44 @@ pub struct SessionView {
     pub expires_at: String,
 }
 
-fn throttled(state: &ApiState, keys: &[String]) -> bool {
+/// Entries kept at most; past this, the per-account ones are dropped (the
+/// per-address ones stay).
+const MAX_KEYS: usize = 100_000;
+
+/// Counts this attempt as a failure before it is checked (so parallel
+/// attempts cannot slip past the limit), unless one of `keys` is at the
+/// limit already; `false` then.
+fn reserve(state: &ApiState, keys: &[String]) -> bool {
     let Ok(mut failures) = state.sign_in_failures.lock() else {
-        return true;
+        return false;
     };
     let now = Instant::now();
-    keys.iter().any(|key| {
-        failures.get_mut(key).is_some_and(|times| {
-            times.retain(|t| now.duration_since(*t) < WINDOW);
-            times.len() >= MAX_FAILURES
-        })
-    })
+    failures.retain(|_, times| {
+        times.retain(|t| now.duration_since(*t) < WINDOW);
+        !times.is_empty()
+    });
+    if failures.len() > MAX_KEYS {
+        failures.retain(|key, _| key.starts_with("address:"));
+    }
+    if keys
+        .iter()
+        .any(|key| failures.get(key).is_some_and(|t| t.len() >= MAX_FAILURES))
+    {
+        return false;
+    }
+    for key in keys {
+        failures.entry(key.clone()).or_default().push(now);
+    }
+    true
 }
 
-fn failed(state: &ApiState, keys: &[String]) {
+/// Takes back the failure [`reserve`] counted: the attempt succeeded.
+fn release(state: &ApiState, keys: &[String]) {
     if let Ok(mut failures) = state.sign_in_failures.lock() {
         for key in keys {
-            failures
-                .entry(key.clone())
-                .or_default()
-                .push(Instant::now());
+            if let Some(times) = failures.get_mut(key) {
+                times.pop();
+            }
         }
     }
 }
@@ -90,18 +108,26 @@ pub async fn sign_in(
     ClientAddress(address): ClientAddress,
     JsonBody(credentials): JsonBody<Credentials>,
 ) -> ApiResult<Response> {
-    let keys = [
-        format!("user:{}", credentials.name),
-        format!("address:{}", address.as_deref().unwrap_or("-")),
-    ];
+    // A name no account could have is counted against the address only
+    // (and never stored: it may be up to a megabyte long).
+    let valid_name = accounts::is_user_name(&credentials.name);
+    let mut keys = vec![format!("address:{}", address.as_deref().unwrap_or("-"))];
+    if valid_name {
+        keys.push(format!("user:{}", credentials.name));
+    }
+    let shown_name = if valid_name {
+        credentials.name.clone()
+    } else {
+        "(not a user name)".to_owned()
+    };
     let record = |outcome: &str| AuditRecord {
-        actor: credentials.name.clone(),
+        actor: shown_name.clone(),
         address: address.clone(),
         action: "session.sign_in".into(),
-        target: credentials.name.clone(),
+        target: shown_name.clone(),
         outcome: outcome.into(),
     };
-    if throttled(&state, &keys) {
+    if !reserve(&state, &keys) {
         accounts::audit(&state.store, record("refused: too many failed sign-ins")).await;
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -109,11 +135,16 @@ pub async fn sign_in(
         ));
     }
     let password = Secret::new(credentials.password.clone());
-    let Some(signed) = accounts::sign_in(&state.store, &credentials.name, &password).await? else {
-        failed(&state, &keys);
+    let name = if valid_name {
+        credentials.name.as_str()
+    } else {
+        ""
+    };
+    let Some(signed) = accounts::sign_in(&state.store, name, &password).await? else {
         accounts::audit(&state.store, record("refused: wrong name or password")).await;
         return Err(ApiError::unauthorized("wrong name or password"));
     };
+    release(&state, &keys);
     accounts::audit(&state.store, record("ok")).await;
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",

@@ -20,6 +20,11 @@ const MIN_PASSWORD: usize = 12;
 
 pub use super::secrets::Secret;
 
+/// Whether `name` could be an account's name (see [`add_user`]).
+pub fn is_user_name(name: &str) -> bool {
+    check_user_name(name).is_ok()
+}
+
 fn check_user_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
@@ -313,6 +318,10 @@ pub async fn sign_in(store: &Store, name: &str, password: &Secret) -> Result<Opt
         .as_ref()
         .map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
     let password = password.clone();
+    // Argon2 takes tens of milliseconds and ~19 MiB: a few at a time, so a
+    // burst of sign-ins cannot take the host's memory.
+    static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+    let _turn = CHECKS.acquire().await.context("checking the password")?;
     let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
         .await
         .context("checking the password")?;

@@ -97,9 +97,11 @@ pub async fn run_queued(
         };
         let ran = super::runner::run_claimed(host, store, claimed, live, cancel).await?;
         processes.push(ran.finished);
-        // The consolidation a sync queued runs here too, unless stopped.
+        // The consolidation a sync queued runs here too, unless stopped:
+        // after what was already queued here (an older process of its slot
+        // would otherwise keep it waiting for ever).
         if let Some(consolidation) = ran.queued.filter(|_| !cancel.is_cancelled()) {
-            pending.push_front(consolidation);
+            pending.push_back(consolidation);
         }
     }
     Ok(processes)

@@ -125,14 +125,40 @@ async fn run_in_span(
             );
             None
         }
-        true => Some(
-            super::execute::queue_consolidation(store, repository.id, finished.id)
-                .await
-                .context("queueing the consolidation after the sync")?,
-        ),
+        true => match queued_consolidation(store, repository.id).await? {
+            // A schedule's chain (or an operator) already queued one: it
+            // runs after this sync anyway, and a second would only repeat it.
+            Some(waiting) => {
+                tracing::info!(
+                    consolidation = waiting,
+                    "A consolidation of this repository is already queued; not queuing another."
+                );
+                None
+            }
+            None => Some(
+                super::execute::queue_consolidation(store, repository.id, finished.id)
+                    .await
+                    .context("queueing the consolidation after the sync")?,
+            ),
+        },
         false => None,
     };
     Ok(Ran { finished, queued })
+}
+
+/// A queued consolidation of the repository, if there is one.
+async fn queued_consolidation(store: &Store, repository_id: i64) -> Result<Option<i64>> {
+    let filter = repo_store::ProcessFilter {
+        repository_id: Some(repository_id),
+        status: Some(ProcessStatus::Queued),
+        ..Default::default()
+    };
+    Ok(store
+        .processes(&filter)
+        .await?
+        .into_iter()
+        .find(|p| p.connector_id.is_none())
+        .map(|p| p.id))
 }
 
 async fn fail(

@@ -397,6 +397,14 @@ pub async fn tick(host: &Host, store: &Store, now: DateTime<Utc>) -> Result<Tick
         };
         let fired = match steps(host, store, &row).await {
             Ok(steps) => store.fire_schedule(&row, &firing, steps).await?,
+            // The database failed, not the schedule: the next look retries.
+            Err(e)
+                if e.downcast_ref::<repo_store::StoreError>()
+                    .is_some_and(|e| !matches!(e, repo_store::StoreError::NotFound { .. })) =>
+            {
+                tracing::warn!(schedule = %row.name, error = %format!("{e:#}"), "Could not fire the schedule; retrying.");
+                continue;
+            }
             Err(e) => {
                 let reason = format!("not run: {e:#}");
                 firing.note = Some(reason.clone());

@@ -321,6 +321,11 @@ impl Store {
         if ended && status != ProcessStatus::Succeeded {
             self.cancel_stranded().await?;
         }
+        if ended && status == ProcessStatus::Succeeded && replaces.is_some() {
+            // Recovery had failed it and so cancelled the steps after it;
+            // its real end is a success: they run after all.
+            self.requeue_stranded(id).await?;
+        }
         Ok(ended)
     }
 

@@ -78,6 +78,41 @@ impl Store {
         }
     }
 
+    /// Queues again the steps after `id` (and theirs) that
+    /// [`Store::cancel_stranded`] cancelled: `id`'s failure was replaced by
+    /// its real end, a success.
+    pub async fn requeue_stranded(&self, id: i64) -> Result<u64, StoreError> {
+        let mut parents = vec![id];
+        let mut requeued = 0;
+        while let Some(parent) = parents.pop() {
+            let sql = match self.backend() {
+                Backend::Postgres => {
+                    "UPDATE processes SET status = 'queued', finished_at = NULL, message = NULL \
+                     WHERE parent_id = $1 AND status = 'cancelled' AND started_at IS NULL \
+                     AND message LIKE 'not run: the step before it%' RETURNING id"
+                }
+                Backend::Sqlite => {
+                    "UPDATE processes SET status = 'queued', finished_at = NULL, message = NULL \
+                     WHERE parent_id = ? AND status = 'cancelled' AND started_at IS NULL \
+                     AND message LIKE 'not run: the step before it%' RETURNING id"
+                }
+            };
+            let rows = self
+                .db
+                .query_all(Statement::from_sql_and_values(
+                    self.db_backend(),
+                    sql,
+                    [parent.into()],
+                ))
+                .await?;
+            for row in rows {
+                parents.push(row.try_get("", "id")?);
+                requeued += 1;
+            }
+        }
+        Ok(requeued)
+    }
+
     /// Claims for `host` the oldest queued process that may run now, or,
     /// with `only`, that one process if it may; it is then `running` on
     /// `host`. `None` when nothing (or not `only`) may run yet.

@@ -196,6 +196,9 @@ impl Store {
             .value(schedule::Column::LastNote, firing.note.clone())
             .and_where(Expr::col(schedule::Column::Id).eq(schedule.id))
             .and_where(Expr::col(schedule::Column::Fired).eq(schedule.fired))
+            // An edit that disabled it or changed its cron meanwhile wins.
+            .and_where(Expr::col(schedule::Column::Enabled).eq(true))
+            .and_where(Expr::col(schedule::Column::Cron).eq(schedule.cron.as_str()))
             .to_owned();
         let claimed = txn.execute(self.db_backend().build(&claim)).await?;
         if claimed.rows_affected() != 1 {
@@ -235,6 +238,9 @@ impl Store {
             .value(schedule::Column::LastNote, firing.note.clone())
             .and_where(Expr::col(schedule::Column::Id).eq(schedule.id))
             .and_where(Expr::col(schedule::Column::Fired).eq(schedule.fired))
+            // An edit that disabled it or changed its cron meanwhile wins.
+            .and_where(Expr::col(schedule::Column::Enabled).eq(true))
+            .and_where(Expr::col(schedule::Column::Cron).eq(schedule.cron.as_str()))
             .to_owned();
         let done = self.db.execute(self.db_backend().build(&skip)).await?;
         Ok(done.rows_affected() == 1)

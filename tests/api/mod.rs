@@ -1087,6 +1087,30 @@ async fn browser_sessions_connector_secrets_and_metrics(db: &TestDb) {
     }
     drop(log);
 
+    // A stream ends once its token is revoked.
+    let streamer = s.json(&["token", "create", "--user", "ada"]);
+    let mut stream = reqwest::Client::new()
+        .get(format!("{}/api/v1/processes/events", served.base))
+        .bearer_auth(streamer["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    s.ok(&[
+        "token",
+        "revoke",
+        &streamer["details"]["id"].as_i64().unwrap().to_string(),
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(Instant::now() < deadline, "the stream outlived its token");
+        match tokio::time::timeout(Duration::from_secs(30), stream.chunk()).await {
+            Ok(Ok(Some(_))) => {}
+            Ok(Ok(None)) | Ok(Err(_)) => break,
+            Err(_) => panic!("the stream outlived its token"),
+        }
+    }
+
     // The tenant's sync, for its Graph counters.
     let (status, queued) = api
         .call(
@@ -1675,4 +1699,63 @@ async fn random_and_malformed_requests_never_break_the_server() {
         "memory grew from {warm} KiB to {end_rss} KiB over {sent} requests"
     );
     eprintln!("{sent} random requests, statuses {statuses:?}, RSS {warm} → {end_rss} KiB");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_sign_ins_cannot_pass_the_limit() {
+    let db = TestDb::sqlite();
+    let s = Setup::new(&db);
+    account(&s, "sam", "operator");
+    let served = Served::start(&s, &[], "http");
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/v1/session", served.base);
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let (http, url) = (http.clone(), url.clone());
+            tokio::spawn(async move {
+                http.post(url)
+                    .json(&json!({"name": "sam", "password": "not the password at all"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(checked + limited, 20, "{statuses:?}");
+    assert!(
+        checked <= 5,
+        "{checked} passwords checked in parallel: {statuses:?}"
+    );
+    let right = http
+        .post(&url)
+        .json(&json!({"name": "sam", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status().as_u16(), 429);
+    let (code, _) = served.stop();
+    assert_eq!(code, Some(0));
+
+    // A name no account can have is not kept, however long.
+    let served = Served::start(&s, &[], "http");
+    let long = "x".repeat(500_000);
+    let answer = http
+        .post(format!("{}/api/v1/session", served.base))
+        .json(&json!({"name": long, "password": "whatever it is"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 401);
+    let (code, _) = served.stop();
+    assert_eq!(code, Some(0));
+    let audit = s.ok(&["audit", "--json"]);
+    assert!(audit.contains("(not a user name)") && !audit.contains(&long[..100]));
 }

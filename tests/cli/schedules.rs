@@ -151,6 +151,56 @@ async fn schedules_are_kept_checked_and_run_as_chains(db: &TestDb) {
     assert!(log.contains("TRIGGER") && log.contains("PARENT"), "{log}");
     assert_eq!(log.matches("schedule nightly").count(), 3, "{log}");
 
+    // A sync that queues consolidation, in a chain that consolidates after
+    // it: the chain's consolidation runs once, and nothing waits for ever.
+    s.ok(&["connector", "edit", "A", "--run-consolidation", "true"]);
+    s.ok(&[
+        "schedule",
+        "add",
+        "self-consolidating",
+        "--cron",
+        "0 4 * * *",
+        "--repository",
+        REPOSITORY,
+        "--action",
+        "Sync Data - A",
+        "--action",
+        CONSOLIDATION,
+    ]);
+    let mut run = s.spawn(&["schedule", "run", "self-consolidating", "--json"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while run.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "schedule run never ended");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let output = run.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let ran: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let actions: Vec<&str> = ran
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["Sync Data - A", CONSOLIDATION], "{ran}");
+    let queued_consolidations = store
+        .processes(&ProcessFilter {
+            status: Some(ProcessStatus::Queued),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        queued_consolidations.is_empty(),
+        "{queued_consolidations:?}"
+    );
+    s.ok(&["connector", "edit", "A", "--run-consolidation", "false"]);
+    s.ok(&["schedule", "remove", "self-consolidating"]);
+
     // A failed step stops the rest, which are cancelled saying why.
     s.ok(&[
         "schedule",

@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 
 /// One session.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sessions")]
 pub struct Model {
     /// Id.
@@ -22,6 +22,19 @@ pub struct Model {
     pub expires_at: ChronoDateTimeUtc,
     /// When it was ended (sign-out).
     pub revoked_at: Option<ChronoDateTimeUtc>,
+}
+
+impl std::fmt::Debug for Model {
+    /// Without the hashes and tokens it holds.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("session::Model")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// No relations are navigated through SeaORM.

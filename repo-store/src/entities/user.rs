@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 use crate::values::Role;
 
 /// One account. Never serialised: it holds the password hash.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
     /// Id.
@@ -24,6 +24,20 @@ pub struct Model {
     pub password_changed_at: ChronoDateTimeUtc,
     /// When it was created.
     pub created_at: ChronoDateTimeUtc,
+}
+
+impl std::fmt::Debug for Model {
+    /// Without the hashes and tokens it holds.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("user::Model")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("disabled", &self.disabled)
+            .field("password_changed_at", &self.password_changed_at)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// No relations are navigated through SeaORM.
