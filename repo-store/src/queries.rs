@@ -400,31 +400,53 @@ impl Store {
                 n as u64,
             ));
         }
-        let ended = process::Entity::find()
+        use sea_orm::PaginatorTrait;
+        // Only the columns summed, a page at a time: a long log is read
+        // through, never held.
+        type Ended = (
+            String,
+            ProcessStatus,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+            String,
+            Option<String>,
+        );
+        let mut durations: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+        let mut pages = process::Entity::find()
+            .select_only()
+            .columns([
+                process::Column::Action,
+                process::Column::Status,
+                process::Column::StartedAt,
+                process::Column::FinishedAt,
+                process::Column::Counts,
+                process::Column::Counters,
+            ])
             .filter(process::Column::StartedAt.is_not_null())
             .filter(process::Column::FinishedAt.is_not_null())
-            .all(&self.db)
-            .await?;
-        let mut durations: BTreeMap<String, (u64, f64)> = BTreeMap::new();
-        for p in &ended {
-            if let (Some(s), Some(f)) = (p.started_at, p.finished_at) {
-                let entry = durations.entry(p.action.clone()).or_default();
-                entry.0 += 1;
-                entry.1 += (f - s).num_milliseconds() as f64 / 1000.0;
-            }
-            if p.status == ProcessStatus::Succeeded {
-                let counts: BTreeMap<String, u64> =
-                    serde_json::from_str(&p.counts).unwrap_or_default();
-                for (kind, n) in counts {
-                    *stats.records.entry(kind).or_default() += n;
+            .order_by_asc(process::Column::Id)
+            .into_tuple::<Ended>()
+            .paginate(&self.db, 10_000);
+        while let Some(page) = pages.fetch_and_next().await? {
+            for (action, status, started, finished, counts, counters) in page {
+                if let (Some(s), Some(f)) = (started, finished) {
+                    let entry = durations.entry(action).or_default();
+                    entry.0 += 1;
+                    entry.1 += (f - s).num_milliseconds() as f64 / 1000.0;
                 }
-                let counters: BTreeMap<String, u64> = p
-                    .counters
-                    .as_deref()
-                    .and_then(|c| serde_json::from_str(c).ok())
-                    .unwrap_or_default();
-                for (name, n) in counters {
-                    *stats.counters.entry(name).or_default() += n;
+                if status == ProcessStatus::Succeeded {
+                    let counts: BTreeMap<String, u64> =
+                        serde_json::from_str(&counts).unwrap_or_default();
+                    for (kind, n) in counts {
+                        *stats.records.entry(kind).or_default() += n;
+                    }
+                    let counters: BTreeMap<String, u64> = counters
+                        .as_deref()
+                        .and_then(|c| serde_json::from_str(c).ok())
+                        .unwrap_or_default();
+                    for (name, n) in counters {
+                        *stats.counters.entry(name).or_default() += n;
+                    }
                 }
             }
         }
