@@ -105,6 +105,7 @@ pub fn router(state: Arc<ApiState>) -> axum::Router {
         .routes(routes!(routes::repositories, routes::add_repository))
         .routes(routes!(routes::clear_repository))
         .routes(routes!(routes::connector_types))
+        .routes(routes!(routes::plugins))
         .routes(routes!(routes::connector_type))
         .routes(routes!(routes::explain))
         .routes(routes!(routes::connectors_list, routes::connector_add))

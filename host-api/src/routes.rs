@@ -174,6 +174,14 @@ pub async fn connector_type(
     ))
 }
 
+/// The loaded connector types with their version, ABI and source, and the
+/// plugin files refused with their reason (`invhost plugin list`).
+#[utoipa::path(get, path = "/api/v1/plugins", tag = "connectors",
+    responses((status = 200, body = host_engine::plugins::Listing), (status = 401, body = ErrorBody)))]
+pub async fn plugins(State(state): S, _who: Authed) -> Json<host_engine::plugins::Listing> {
+    Json(host_engine::plugins::listing(state.host.registry()))
+}
+
 /// The connectors; secrets only as set or not set.
 #[utoipa::path(get, path = "/api/v1/connectors", tag = "connectors",
     responses((status = 200, body = Vec<ConnectorView>), (status = 401, body = ErrorBody)))]

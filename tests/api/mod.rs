@@ -21,7 +21,7 @@ on_both_backends!(
 );
 
 /// Every route of the API, as the OpenAPI document must list it.
-const ROUTES: [&str; 25] = [
+const ROUTES: [&str; 26] = [
     "/healthz",
     "/metrics",
     "/api/v1/session",
@@ -30,6 +30,7 @@ const ROUTES: [&str; 25] = [
     "/api/v1/repositories/{name}/clear",
     "/api/v1/connector-types",
     "/api/v1/connector-types/{type_id}",
+    "/api/v1/plugins",
     "/api/v1/explain/{subject}/{id}",
     "/api/v1/connectors",
     "/api/v1/connectors/{name}",
@@ -346,6 +347,7 @@ async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
             "/api/v1/repositories",
             "/api/v1/connector-types",
             "/api/v1/connector-types/o365",
+            "/api/v1/plugins",
             "/api/v1/connectors",
             "/api/v1/connectors/Contoso",
             "/api/v1/actions",
@@ -363,6 +365,24 @@ async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
         .call(M::GET, "/api/v1/connectors/Contoso", Some(&viewer), None)
         .await;
     assert_eq!(contoso["parameters"]["client_secret"], "(set)", "{contoso}");
+    let (_, plugins) = api
+        .call(M::GET, "/api/v1/plugins", Some(&viewer), None)
+        .await;
+    let flood = plugins["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "fixture-flood")
+        .unwrap_or_else(|| panic!("{plugins}"));
+    assert_eq!(flood["builtin"], false);
+    assert!(
+        flood["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("libfixture_plugin.so"),
+        "{flood}"
+    );
+    assert!(plugins["refused"].is_array());
     let (_, types) = api
         .call(M::GET, "/api/v1/connector-types", Some(&viewer), None)
         .await;

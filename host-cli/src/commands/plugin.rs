@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Result, anyhow};
 use clap::Subcommand;
 use connector_core::CheckStatus;
-use connector_core::host::{Origin, check_library};
+use connector_core::host::check_library;
 use serde::Serialize;
 
 use crate::cli::GlobalArgs;
@@ -41,59 +41,9 @@ pub fn exec(command: PluginCommand, config: &Config, global: &GlobalArgs) -> Res
     }
 }
 
-#[derive(Serialize)]
-struct ListedConnector {
-    #[serde(rename = "type")]
-    type_id: String,
-    display_name: String,
-    version: String,
-    plugin: String,
-    plugin_version: String,
-    abi: String,
-    builtin: bool,
-    source: String,
-}
-
-#[derive(Serialize)]
-struct Refused {
-    source: String,
-    reason: String,
-}
-
-#[derive(Serialize)]
-struct Listing {
-    connectors: Vec<ListedConnector>,
-    refused: Vec<Refused>,
-}
-
 fn list(config: &Config, json: bool) -> Result<ExitCode> {
     let registry = ops::plugins::registry(config);
-    let listing = Listing {
-        connectors: registry
-            .connectors()
-            .map(|c| {
-                let plugin = c.plugin();
-                ListedConnector {
-                    type_id: c.info().type_id.clone(),
-                    display_name: c.info().display_name.clone(),
-                    version: c.info().version.clone(),
-                    plugin: plugin.meta().name.clone(),
-                    plugin_version: plugin.meta().version.clone(),
-                    abi: plugin.abi_version(),
-                    builtin: matches!(plugin.origin(), Origin::Builtin(_)),
-                    source: plugin.origin().to_string(),
-                }
-            })
-            .collect(),
-        refused: registry
-            .problems()
-            .iter()
-            .map(|p| Refused {
-                source: p.origin.clone(),
-                reason: p.problem.to_string(),
-            })
-            .collect(),
-    };
+    let listing = ops::plugins::listing(&registry);
     if json {
         output::print_json(&listing)?;
     } else {
