@@ -9,8 +9,9 @@
 
 mod support;
 
-mod api;
+pub(crate) mod api;
 mod cli;
+mod console;
 mod o365;
 mod plugins;
 mod store;

@@ -11,6 +11,7 @@
 
 mod auth;
 mod body;
+mod console;
 mod error;
 mod routes;
 mod session;
@@ -140,6 +141,7 @@ pub fn router(state: Arc<ApiState>) -> axum::Router {
             async move { Json(document.as_ref().clone()) }
         }),
     )
+    .merge(console::routes())
     .fallback(|| async { ApiError::not_found("no such route (see /api/v1/openapi.json)") })
     .method_not_allowed_fallback(|| async {
         ApiError::new(

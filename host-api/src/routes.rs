@@ -834,7 +834,9 @@ pub async fn inventory_view(
             "'{view}' is not a list view; explain a device or product with invhost inventory explain"
         )));
     }
-    let mut rows: Vec<Value> = consolidated(&state, repository.id, parsed).await?.to_vec();
+    let mut rows: Vec<Value> = consolidated_rows(&state, repository.id, parsed)
+        .await?
+        .to_vec();
     if let Some(text) = query
         .q
         .as_deref()
@@ -942,7 +944,7 @@ async fn run_key(state: &ApiState, repository_id: i64) -> ApiResult<String> {
 /// only when a consolidation commits. Rows computed while one committed are
 /// not kept. The work runs in a task of its own, so a client that leaves
 /// does not waste it.
-async fn consolidated(
+pub(crate) async fn consolidated_rows(
     state: &Arc<ApiState>,
     repository_id: i64,
     view: View,

@@ -51,7 +51,7 @@ const ROUTES: [&str; 26] = [
 ];
 
 const CONNECTOR_SECRET: &str = "Zq8~connector-secret-never-shown";
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A running `invhost serve` with its API on a free loopback port.
 pub(crate) struct Served {

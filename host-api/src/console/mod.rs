@@ -1,0 +1,481 @@
+//! The operator console: server-rendered pages (maud) over the same engine
+//! and store as the API, with one stylesheet and one script served from the
+//! binary. Forms and live updates go through the JSON API (the script sends
+//! the session's CSRF token); a strict Content-Security-Policy allows
+//! nothing from anywhere else and no inline script.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use maud::{DOCTYPE, Markup, html};
+use repo_store::Role;
+use serde::Deserialize;
+
+use crate::ApiState;
+use crate::auth::Authed;
+
+/// What every console answer says about where it may load from.
+const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The console's routes.
+pub fn routes() -> axum::Router<Arc<ApiState>> {
+    axum::Router::new()
+        .route("/", get(|| async { Redirect::to("/console/connectors") }))
+        .route(
+            "/console",
+            get(|| async { Redirect::to("/console/connectors") }),
+        )
+        .route(
+            "/console/",
+            get(|| async { Redirect::to("/console/connectors") }),
+        )
+        .route("/console/sign-in", get(sign_in))
+        .route("/console/connectors", get(connectors))
+        .route("/console/processes", get(processes))
+        .route("/console/product-usage", get(product_usage))
+        .route("/console/plugins", get(plugins))
+        .route("/console/assets/{file}", get(asset))
+        .layer(axum::middleware::map_response(secure))
+}
+
+async fn secure(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    let (body, kind) = match file.as_str() {
+        "console.css" => (
+            include_str!("../../assets/console.css"),
+            "text/css; charset=utf-8",
+        ),
+        "console.js" => (
+            include_str!("../../assets/console.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        _ => return (axum::http::StatusCode::NOT_FOUND, "no such file").into_response(),
+    };
+    ([(header::CONTENT_TYPE, kind)], body).into_response()
+}
+
+/// A signed-in operator; anyone else is sent to the sign-in page.
+struct Operator(Authed);
+
+impl FromRequestParts<Arc<ApiState>> for Operator {
+    type Rejection = Redirect;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<ApiState>,
+    ) -> Result<Self, Self::Rejection> {
+        Authed::from_request_parts(parts, state)
+            .await
+            .map(Operator)
+            .map_err(|_| Redirect::to("/console/sign-in"))
+    }
+}
+
+/// The page around every console view.
+fn page(title: &str, who: Option<&Authed>, current: &str, body: Markup) -> Html<String> {
+    let csrf = who
+        .and_then(|w| w.session.as_ref())
+        .map(|s| s.csrf_token.clone())
+        .unwrap_or_default();
+    let link = |href: &str, text: &str| {
+        html! {
+            @if href == current {
+                a href=(href) aria-current="page" { (text) }
+            } @else {
+                a href=(href) { (text) }
+            }
+        }
+    };
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    meta name="csrf-token" content=(csrf);
+                    title { (title) " · invhost" }
+                    link rel="stylesheet" href="/console/assets/console.css";
+                    script src="/console/assets/console.js" defer {}
+                }
+                body {
+                    header {
+                        span.brand { "invhost" }
+                        @if let Some(who) = who {
+                            nav {
+                                (link("/console/connectors", "Connectors"))
+                                (link("/console/processes", "Process log"))
+                                (link("/console/product-usage", "Product usage"))
+                                (link("/console/plugins", "Plugins"))
+                            }
+                            span.who { (who.caller.user) " (" (who.caller.role) ")" }
+                            form.inline data-action="sign-out" {
+                                button.secondary type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                    main { h1 { (title) } (body) }
+                }
+            }
+        }
+        .into_string(),
+    )
+}
+
+async fn sign_in() -> Html<String> {
+    page(
+        "Sign in",
+        None,
+        "",
+        html! {
+            form.card data-action="sign-in" {
+                label for="name" { "Name" }
+                input #name name="name" autocomplete="username" required autofocus;
+                label for="password" { "Password" }
+                input #password name="password" type="password" autocomplete="current-password" required;
+                p { button type="submit" { "Sign in" } }
+            }
+        },
+    )
+}
+
+fn utc(rfc3339: Option<&str>) -> String {
+    rfc3339
+        .map(|t| {
+            format!(
+                "{} UTC",
+                t.replace('T', " ").chars().take(19).collect::<String>()
+            )
+        })
+        .unwrap_or_default()
+}
+
+async fn connectors(State(state): State<Arc<ApiState>>, Operator(who): Operator) -> Response {
+    let store = &state.store;
+    let (Ok(key), Ok(rows), Ok(repositories)) = (
+        state.host.key(),
+        store.connectors().await,
+        store.repositories().await,
+    ) else {
+        return unavailable(&who);
+    };
+    let last_syncs = store
+        .processes(&repo_store::ProcessFilter {
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_default();
+    let may_run = who.caller.role >= Role::Operator;
+    let body = html! {
+        table {
+            thead { tr {
+                th { "Name" } th { "Type" } th { "Repository type" } th { "Last test (UTC)" } th { "Last sync" }
+                @if may_run { th { "Actions" } }
+            } }
+            tbody {
+                @for row in &rows {
+                    @let view = host_engine::connectors::view(&state.host, row, &key).ok();
+                    @let last = last_syncs.iter().find(|p| p.connector_id == Some(row.id));
+                    tr data-connector=(row.name) {
+                        td { (row.name) }
+                        td { (row.connector_type) }
+                        td { (view.as_ref().map_or("inventory", |v| v.repository_type.as_str())) }
+                        td {
+                            @if let Some(status) = &row.last_test_status {
+                                span class=(format!("status-{status}")) { (status) } " "
+                                (utc(row.last_tested_at.map(|t| t.to_rfc3339()).as_deref()))
+                            } @else { "never" }
+                        }
+                        td {
+                            @if let Some(p) = last {
+                                span class=(format!("status-{}", p.status)) { (p.status) } " "
+                                (utc(p.finished_at.or(p.started_at).map(|t| t.to_rfc3339()).as_deref()))
+                            } @else { "never" }
+                        }
+                        @if may_run {
+                            td {
+                                form.inline data-action="test" {
+                                    input type="hidden" name="connector" value=(row.name);
+                                    button.secondary type="submit" { "Test" }
+                                }
+                                form.inline data-action="execute" {
+                                    input type="hidden" name="action" value=(host_engine::actions::sync_action(&row.name));
+                                    label { "Repository "
+                                        select name="repository" {
+                                            @for r in repositories.iter().filter(|r| r.repository_type == repo_store::RepositoryType::Inventory) {
+                                                option value=(r.name) { (r.name) }
+                                            }
+                                        }
+                                    }
+                                    label title="Replaces everything this connector holds in the repository, once the sync succeeds." {
+                                        input type="checkbox" name="clean"; " Clean sync"
+                                    }
+                                    button type="submit" { "Execute" }
+                                }
+                                p.warning { "A clean sync replaces everything this connector holds in the repository (only when it succeeds)." }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if rows.is_empty() { p { "No connectors yet: an admin adds them with invhost connector add, or through the API." } }
+    };
+    page("Connectors", Some(&who), "/console/connectors", body).into_response()
+}
+
+fn process_cells(p: &host_engine::processes::ProcessView, may_cancel: bool) -> Markup {
+    let source = if p.status == repo_store::ProcessStatus::Running {
+        p.progress.as_ref().unwrap_or(&p.counts)
+    } else {
+        &p.counts
+    };
+    let counts = source
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    let open = !p.status.is_ended();
+    html! {
+        td data-field="id" { (p.id) }
+        td data-field="action" { (p.action) }
+        td data-field="repository" { (p.repository) }
+        td data-field="status" class=(format!("status-{}", p.status)) { (p.status) }
+        td data-field="trigger" { (p.trigger) }
+        td data-field="parent" { (p.parent_id.map(|i| i.to_string()).unwrap_or_default()) }
+        td data-field="queued" { (p.queued_at.replace('T', " ").chars().take(19).collect::<String>()) }
+        td data-field="duration" { (p.duration_seconds.map(|d| format!("{d:.1} s")).unwrap_or_default()) }
+        td data-field="counts" { (counts) }
+        td data-field="message" class="message" { (p.message.clone().unwrap_or_default()) }
+        @if may_cancel {
+            td {
+                form.inline data-action="cancel" hidden[!open] {
+                    input type="hidden" name="id" value=(p.id);
+                    button.secondary type="submit" { "Cancel" }
+                }
+            }
+        }
+    }
+}
+
+async fn processes(State(state): State<Arc<ApiState>>, Operator(who): Operator) -> Response {
+    let Ok(names) = host_engine::processes::repository_names(&state.store).await else {
+        return unavailable(&who);
+    };
+    let Ok(rows) = state
+        .store
+        .processes(&repo_store::ProcessFilter {
+            limit: Some(100),
+            ..Default::default()
+        })
+        .await
+    else {
+        return unavailable(&who);
+    };
+    let may_cancel = who.caller.role >= Role::Operator;
+    let views: Vec<_> = rows
+        .iter()
+        .map(|p| host_engine::processes::process_view(p, &names))
+        .collect();
+    let empty = host_engine::processes::ProcessView {
+        id: 0,
+        parent_id: None,
+        action: String::new(),
+        repository: String::new(),
+        status: repo_store::ProcessStatus::Queued,
+        trigger: repo_store::Trigger::Operator,
+        clean: false,
+        queued_at: String::new(),
+        started_at: None,
+        finished_at: None,
+        duration_seconds: None,
+        counts: serde_json::json!({}),
+        message: None,
+        progress: None,
+    };
+    let body = html! {
+        p { "Newest first; it updates by itself. Times are UTC." }
+        table data-live-log {
+            thead { tr {
+                th { "Id" } th { "Action" } th { "Repository" } th { "Status" } th { "Trigger" }
+                th { "Parent" } th { "Queued (UTC)" } th { "Duration" } th { "Records" } th { "Message" }
+                @if may_cancel { th {} }
+            } }
+            tbody {
+                @for p in &views {
+                    tr data-id=(p.id) { (process_cells(p, may_cancel)) }
+                }
+            }
+        }
+        template #process-row { tr { (process_cells(&empty, may_cancel)) } }
+    };
+    page("Process log", Some(&who), "/console/processes", body).into_response()
+}
+
+/// Which page of a list.
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    page: Option<usize>,
+}
+
+const PAGE: usize = 50;
+
+async fn product_usage(
+    State(state): State<Arc<ApiState>>,
+    Operator(who): Operator,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let Ok(repository) = state.store.repository(repo_store::DEFAULT_REPOSITORY).await else {
+        return unavailable(&who);
+    };
+    let Ok(rows) = crate::routes::consolidated_rows(
+        &state,
+        repository.id,
+        host_engine::inventory::View::ProductUsage,
+    )
+    .await
+    else {
+        return unavailable(&who);
+    };
+    let search = query.q.clone().unwrap_or_default().to_lowercase();
+    let matching: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| {
+            search.is_empty()
+                || ["vendor", "product", "edition", "version"].iter().any(|f| {
+                    r[*f]
+                        .as_str()
+                        .is_some_and(|s| s.to_lowercase().contains(&search))
+                })
+        })
+        .collect();
+    let page_no = query.page.unwrap_or(0);
+    let shown: Vec<&&serde_json::Value> = matching.iter().skip(page_no * PAGE).take(PAGE).collect();
+    let text = |v: &serde_json::Value| {
+        v.as_str().map(str::to_owned).unwrap_or_else(|| {
+            if v.is_null() {
+                String::new()
+            } else {
+                v.to_string()
+            }
+        })
+    };
+    let q = query.q.clone().unwrap_or_default();
+    let body = html! {
+        form.inline method="get" action="/console/product-usage" {
+            label { "Search " input name="q" value=(q); }
+            button type="submit" { "Search" }
+            a.button.secondary href=(format!("/api/v1/inventory/product-usage?format=csv&q={}", urlencode(&q))) { "Download CSV" }
+        }
+        p { (matching.len()) " products in '" (repository.name) "'." }
+        table {
+            thead { tr {
+                th { "Vendor" } th { "Product" } th { "Version" } th { "Installations" } th { "Devices" }
+                th { "Users" } th { "Used" } th { "Rarely used" } th { "Unused" } th { "Not reported" } th { "Last used (UTC)" }
+            } }
+            tbody {
+                @for r in &shown {
+                    tr {
+                        td { (text(&r["vendor"])) }
+                        td {
+                            @if r["id"].as_i64().unwrap_or(0) > 0 {
+                                a href=(format!("/api/v1/explain/product/{}", r["id"])) { (text(&r["product"])) }
+                            } @else { (text(&r["product"])) }
+                            @if let Some(edition) = r["edition"].as_str() { " " (edition) }
+                        }
+                        td { (text(&r["version"])) }
+                        td.num { (text(&r["installations"])) }
+                        td.num { (text(&r["devices"])) }
+                        td.num { (text(&r["users"])) }
+                        td.num { (text(&r["used"])) }
+                        td.num { (text(&r["rarely_used"])) }
+                        td.num { (text(&r["unused"])) }
+                        td.num { (text(&r["unreported"])) }
+                        td { (text(&r["last_used"])) }
+                    }
+                }
+            }
+        }
+        div.pager {
+            @if page_no > 0 { a href=(format!("?q={}&page={}", urlencode(&q), page_no - 1)) { "← Previous" } }
+            span { "Page " (page_no + 1) " of " (matching.len().div_ceil(PAGE).max(1)) }
+            @if (page_no + 1) * PAGE < matching.len() { a href=(format!("?q={}&page={}", urlencode(&q), page_no + 1)) { "Next →" } }
+        }
+    };
+    page("Product usage", Some(&who), "/console/product-usage", body).into_response()
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+async fn plugins(State(state): State<Arc<ApiState>>, Operator(who): Operator) -> Response {
+    let listing = host_engine::plugins::listing(state.host.registry());
+    let body = html! {
+        table {
+            thead { tr { th { "Type" } th { "Name" } th { "Version" } th { "ABI" } th { "Source" } } }
+            tbody {
+                @for c in &listing.connectors {
+                    tr { td { (c.type_id) } td { (c.display_name) } td { (c.version) } td { (c.abi) } td { (c.source) } }
+                }
+            }
+        }
+        @if !listing.refused.is_empty() {
+            h1 { "Refused plugin files" }
+            table {
+                thead { tr { th { "File" } th { "Why" } } }
+                tbody { @for r in &listing.refused { tr { td { (r.source) } td { (r.reason) } } } }
+            }
+        }
+    };
+    page("Plugins", Some(&who), "/console/plugins", body).into_response()
+}
+
+fn unavailable(who: &Authed) -> Response {
+    (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        page(
+            "Unavailable",
+            Some(who),
+            "",
+            html! { p.notice.bad { "The repository database does not answer; the host's log says why." } },
+        ),
+    )
+        .into_response()
+}
