@@ -56,6 +56,30 @@ document.addEventListener("submit", async (event) => {
     const failed = list.some((c) => c.status === "failed");
     const lines = list.map((c) => c.status + ": " + c.name + (c.message ? " — " + c.message : ""));
     say(form, (failed ? "Test failed. " : "Test passed. ") + lines.join("; "), failed);
+  } else if (kind === "connector-add" || kind === "connector-edit") {
+    const parameters = {}, secrets = {}, unset = [];
+    form.querySelectorAll("[data-param]").forEach((input) => {
+      const key = input.dataset.param, how = input.dataset.kind;
+      if (how === "bool") { parameters[key] = input.checked; return; }
+      if (how === "multi") {
+        const chosen = [...input.querySelectorAll("input:checked")].map((c) => c.value);
+        if (chosen.length) { parameters[key] = chosen.join(","); } else if (kind === "connector-edit") { unset.push(key); }
+        return;
+      }
+      const value = input.value;
+      if (how === "secret") { if (value !== "") secrets[key] = value; return; }
+      if (value === "") { if (kind === "connector-edit") unset.push(key); return; }
+      parameters[key] = value;
+    });
+    const runConsolidation = form.querySelector("#run-consolidation").checked;
+    const r = kind === "connector-add"
+      ? await api("POST", "/api/v1/connectors", {
+          name: form.elements.name.value, type: form.dataset.type, parameters, secrets, run_consolidation: runConsolidation,
+        })
+      : await api("PATCH", "/api/v1/connectors/" + encodeURIComponent(form.dataset.name), {
+          parameters, secrets, unset, run_consolidation: runConsolidation,
+        });
+    if (r.ok) { window.location.assign("/console/connectors"); } else { say(form, r.data ? r.data.message : "refused", true); }
   } else if (kind === "cancel") {
     const r = await api("POST", "/api/v1/processes/" + field("id") + "/cancel");
     say(form, r.ok ? "Cancel asked" : (r.data ? r.data.message : "refused"), !r.ok);

@@ -98,7 +98,21 @@ impl Browser {
     async fn wait_path(&self, path: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.client().current_url().await.unwrap().path() != path {
-            assert!(Instant::now() < deadline, "never reached {path}");
+            if Instant::now() > deadline {
+                let notices: Vec<String> = {
+                    let mut all = Vec::new();
+                    for n in self
+                        .client()
+                        .find_all(Locator::Css(".notice"))
+                        .await
+                        .unwrap()
+                    {
+                        all.push(n.text().await.unwrap_or_default());
+                    }
+                    all
+                };
+                panic!("never reached {path}; notices: {notices:?}");
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -157,28 +171,8 @@ async fn an_operator_runs_a_sync_from_the_console_and_a_viewer_cannot() {
         .await
         .unwrap();
     let db = TestDb::sqlite();
-    let mut s = Setup::new(&db);
-    s.invhost
-        .env
-        .push(("GRAPH_SECRET".into(), sim.client_secret()));
-    s.ok(&[
-        "connector",
-        "add",
-        "--type",
-        "o365",
-        "--name",
-        "Contoso",
-        "--param",
-        &format!("cloud_instance={}", sim.base_url()),
-        "--param",
-        &format!("tenant_id={}", sim.tenant_id()),
-        "--param",
-        &format!("client_id={}", sim.client_id()),
-        "--secret",
-        "client_secret=env:GRAPH_SECRET",
-        "--run-consolidation",
-    ]);
-    account(&s, "ada", "operator");
+    let s = Setup::new(&db);
+    account(&s, "ada", "admin");
     account(&s, "vera", "viewer");
     let served = Served::start(&s, &[], "http");
     let base = served.base.clone();
@@ -203,7 +197,91 @@ async fn an_operator_runs_a_sync_from_the_console_and_a_viewer_cannot() {
     let browser = Browser::start().await;
     let c = browser.client();
     browser.sign_in(&base, "ada").await;
-    browser.wait_text("header .who", "ada (operator)").await;
+    browser.wait_text("header .who", "ada (admin)").await;
+
+    // Add the simulator's tenant through the form the o365 schema generates.
+    c.find(Locator::LinkText("Add connector"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_path("/console/connectors/new").await;
+    c.find(Locator::Css("select#type option[value=o365]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.card button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_text("form[data-action=connector-add]", "Microsoft 365")
+        .await;
+    let fill = |id: &'static str, text: String| async move {
+        let input = c.find(Locator::Id(id)).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(&text).await.unwrap();
+    };
+    fill("connector-name", "Contoso".into()).await;
+    fill("param-tenant_id", sim.tenant_id()).await;
+    fill("param-client_id", sim.client_id()).await;
+    fill("param-client_secret", sim.client_secret()).await;
+    fill("param-cloud_instance", sim.base_url()).await;
+    let secret_input = c.find(Locator::Id("param-client_secret")).await.unwrap();
+    assert_eq!(
+        secret_input.attr("type").await.unwrap().as_deref(),
+        Some("password")
+    );
+    c.find(Locator::Id("run-consolidation"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.screenshot("add-connector").await;
+    c.find(Locator::Css(
+        "form[data-action=connector-add] button[type=submit]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    browser.wait_path("/console/connectors").await;
+    browser
+        .wait_text("tr[data-connector=Contoso]", "o365")
+        .await;
+    // Editing shows no secret, and saving without one keeps it.
+    c.find(Locator::LinkText("Edit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_text("form[data-action=connector-edit]", "Microsoft 365")
+        .await;
+    let secret = c.find(Locator::Id("param-client_secret")).await.unwrap();
+    assert_eq!(secret.prop("value").await.unwrap().as_deref(), Some(""));
+    assert_eq!(
+        secret.attr("placeholder").await.unwrap().as_deref(),
+        Some("leave empty to keep")
+    );
+    assert!(!c.source().await.unwrap().contains(&sim.client_secret()));
+    c.find(Locator::Css(
+        "form[data-action=connector-edit] button[type=submit]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    browser.wait_path("/console/connectors").await;
     browser.screenshot("connectors").await;
 
     // Test, then execute the Microsoft 365 connector.
