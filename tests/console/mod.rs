@@ -373,6 +373,53 @@ async fn an_operator_runs_a_sync_from_the_console_and_a_viewer_cannot() {
             .contains("Microsoft 365 Apps")
     );
 
+    // The raw views: paged on the server, sorted by a click, searched.
+    c.goto(&format!("{base}/console/inventory/devices"))
+        .await
+        .unwrap();
+    browser
+        .wait_text("main p", "rows in 'Default Inventory'")
+        .await;
+    let rows = c
+        .find_all(Locator::Css("main table tbody tr"))
+        .await
+        .unwrap();
+    assert!(!rows.is_empty() && rows.len() <= 50, "{} rows", rows.len());
+    c.find(Locator::Css("th a[href*='sort=name']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !c
+        .current_url()
+        .await
+        .unwrap()
+        .as_str()
+        .contains("sort=name")
+    {
+        assert!(Instant::now() < deadline, "sorting did not reload the page");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let first = c
+        .find(Locator::Css("main table tbody tr td"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let search = c.find(Locator::Css("input[name=q]")).await.unwrap();
+    search.send_keys(&first).await.unwrap();
+    c.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_text("main table tbody tr", &first).await;
+    browser.screenshot("inventory").await;
+
     // Sign out; a viewer is not offered Execute, and a forged POST fails.
     c.find(Locator::Css("form[data-action=sign-out] button"))
         .await

@@ -40,6 +40,7 @@ pub fn routes() -> axum::Router<Arc<ApiState>> {
         .route("/console/connectors/{name}/edit", get(connector_edit))
         .route("/console/processes", get(processes))
         .route("/console/product-usage", get(product_usage))
+        .route("/console/inventory/{view}", get(inventory))
         .route("/console/plugins", get(plugins))
         .route("/console/assets/{file}", get(asset))
         .layer(axum::middleware::map_response(secure))
@@ -129,6 +130,7 @@ fn page(title: &str, who: Option<&Authed>, current: &str, body: Markup) -> Html<
                             nav {
                                 (link("/console/connectors", "Connectors"))
                                 (link("/console/processes", "Process log"))
+                                (link("/console/inventory/devices", "Inventory"))
                                 (link("/console/product-usage", "Product usage"))
                                 (link("/console/plugins", "Plugins"))
                             }
@@ -518,6 +520,135 @@ async fn processes(State(state): State<Arc<ApiState>>, Operator(who): Operator) 
 struct ListQuery {
     q: Option<String>,
     page: Option<usize>,
+    sort: Option<String>,
+}
+
+/// The raw views the inventory page shows.
+const RAW_VIEWS: [host_engine::inventory::View; 8] = {
+    use host_engine::inventory::View;
+    [
+        View::Devices,
+        View::Users,
+        View::Applications,
+        View::Installations,
+        View::Usage,
+        View::Skus,
+        View::Assignments,
+        View::Activations,
+    ]
+};
+
+async fn inventory(
+    State(state): State<Arc<ApiState>>,
+    Operator(who): Operator,
+    Path(view): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let Some(view) = RAW_VIEWS.into_iter().find(|v| v.name() == view) else {
+        return (
+            axum::http::StatusCode::NOT_FOUND,
+            page(
+                "No such view",
+                Some(&who),
+                "",
+                html! { p.notice.bad { "No inventory view of that name." } },
+            ),
+        )
+            .into_response();
+    };
+    let Some(kind) = view.kind() else {
+        return unavailable(&who);
+    };
+    let Ok(repository) = state.store.repository(repo_store::DEFAULT_REPOSITORY).await else {
+        return unavailable(&who);
+    };
+    let columns = view.columns();
+    let q = query.q.clone().unwrap_or_default();
+    let sort = query
+        .sort
+        .clone()
+        .filter(|s| columns.contains(&s.trim_start_matches('-')));
+    let raw = repo_store::RawQuery {
+        search: Some(q.clone()).filter(|q| !q.is_empty()),
+        sort: sort.as_deref().map(|s| match s.strip_prefix('-') {
+            Some(field) => (field.to_owned(), true),
+            None => (s.to_owned(), false),
+        }),
+    };
+    let page_no = query.page.unwrap_or(0);
+    let (Ok(total), Ok(rows)) = (
+        state.store.raw_count(repository.id, kind, &raw).await,
+        state
+            .store
+            .raw_rows_where(
+                repository.id,
+                kind,
+                repo_store::Page {
+                    limit: PAGE as u64,
+                    offset: (page_no * PAGE) as u64,
+                },
+                &raw,
+            )
+            .await,
+    ) else {
+        return unavailable(&who);
+    };
+    let here = |q: &str, sort: Option<&str>, page: usize| {
+        let mut link = format!(
+            "/console/inventory/{}?q={}&page={page}",
+            view.name(),
+            urlencode(q)
+        );
+        if let Some(sort) = sort {
+            link.push_str(&format!("&sort={}", urlencode(sort)));
+        }
+        link
+    };
+    let cell = |v: Option<&serde_json::Value>| match v {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
+    let total = total as usize;
+    let body = html! {
+        nav.views {
+            @for v in RAW_VIEWS {
+                @if v == view { strong { (v.name()) } } @else { a href=(format!("/console/inventory/{}", v.name())) { (v.name()) } }
+                " "
+            }
+        }
+        form.inline method="get" action=(format!("/console/inventory/{}", view.name())) {
+            label { "Search " input name="q" value=(q); }
+            @if let Some(sort) = &sort { input type="hidden" name="sort" value=(sort); }
+            button type="submit" { "Search" }
+            a.button.secondary href=(format!(
+                "/api/v1/inventory/{}?format=csv&q={}{}",
+                view.name(),
+                urlencode(&q),
+                sort.as_deref().map(|s| format!("&sort={}", urlencode(s))).unwrap_or_default()
+            )) { "Download CSV" }
+        }
+        p { (total) " rows in '" (repository.name) "'. " (view.help()) "." }
+        table {
+            thead { tr {
+                @for column in columns {
+                    @let next = if sort.as_deref() == Some(*column) { format!("-{column}") } else { (*column).to_owned() };
+                    th { a href=(here(&q, Some(&next), 0)) { (column.replace('_', " ")) } }
+                }
+            } }
+            tbody {
+                @for row in &rows {
+                    tr { @for column in columns { td { (cell(row.get(*column))) } } }
+                }
+            }
+        }
+        div.pager {
+            @if page_no > 0 { a href=(here(&q, sort.as_deref(), page_no - 1)) { "← Previous" } }
+            span { "Page " (page_no + 1) " of " (total.div_ceil(PAGE).max(1)) }
+            @if (page_no + 1) * PAGE < total { a href=(here(&q, sort.as_deref(), page_no + 1)) { "Next →" } }
+        }
+    };
+    page("Inventory", Some(&who), "/console/inventory/devices", body).into_response()
 }
 
 const PAGE: usize = 50;
