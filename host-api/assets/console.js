@@ -80,6 +80,9 @@ document.addEventListener("submit", async (event) => {
           parameters, secrets, unset, run_consolidation: runConsolidation,
         });
     if (r.ok) { window.location.assign("/console/connectors"); } else { say(form, r.data ? r.data.message : "refused", true); }
+  } else if (kind === "schedule-run") {
+    const r = await api("POST", "/api/v1/schedules/" + encodeURIComponent(field("schedule")) + "/run");
+    if (r.ok) { window.location.assign("/console/processes"); } else { say(form, r.data ? r.data.message : "refused", true); }
   } else if (kind === "cancel") {
     const r = await api("POST", "/api/v1/processes/" + field("id") + "/cancel");
     say(form, r.ok ? "Cancel asked" : (r.data ? r.data.message : "refused"), !r.ok);

@@ -373,6 +373,55 @@ async fn an_operator_runs_a_sync_from_the_console_and_a_viewer_cannot() {
             .contains("Microsoft 365 Apps")
     );
 
+    // Licences and reclaim, from the same consolidation.
+    c.goto(&format!("{base}/console/licences")).await.unwrap();
+    browser
+        .wait_text("main p", "rows in 'Default Inventory'")
+        .await;
+    assert!(
+        !c.find_all(Locator::Css("main table tbody tr"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    c.goto(&format!("{base}/console/reclaim")).await.unwrap();
+    browser.wait_text("main p", "can be reclaimed").await;
+
+    // A schedule, shown with its next due times, run from the console.
+    s.ok(&[
+        "schedule",
+        "add",
+        "nightly",
+        "--cron",
+        "0 2 * * *",
+        "--repository",
+        "Default Inventory",
+        "--action",
+        "Generate Report - Basic Inventory Consolidation",
+    ]);
+    c.goto(&format!("{base}/console/schedules")).await.unwrap();
+    let row = browser
+        .wait_text("tr[data-schedule=nightly]", "02:00:00 UTC")
+        .await;
+    assert_eq!(
+        row.find_all(Locator::Css("ul.checks li"))
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+    browser.screenshot("schedules").await;
+    row.find(Locator::Css("form[data-action=schedule-run] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_path("/console/processes").await;
+    browser
+        .wait_text("table[data-live-log] tbody tr", "schedule nightly")
+        .await;
+
     // The raw views: paged on the server, sorted by a click, searched.
     c.goto(&format!("{base}/console/inventory/devices"))
         .await

@@ -42,6 +42,9 @@ pub fn routes() -> axum::Router<Arc<ApiState>> {
         .route("/console/product-usage", get(product_usage))
         .route("/console/inventory/{view}", get(inventory))
         .route("/console/plugins", get(plugins))
+        .route("/console/licences", get(licences))
+        .route("/console/reclaim", get(reclaim))
+        .route("/console/schedules", get(schedules))
         .route("/console/assets/{file}", get(asset))
         .layer(axum::middleware::map_response(secure))
 }
@@ -132,6 +135,9 @@ fn page(title: &str, who: Option<&Authed>, current: &str, body: Markup) -> Html<
                                 (link("/console/processes", "Process log"))
                                 (link("/console/inventory/devices", "Inventory"))
                                 (link("/console/product-usage", "Product usage"))
+                                (link("/console/licences", "Licences"))
+                                (link("/console/reclaim", "Reclaim"))
+                                (link("/console/schedules", "Schedules"))
                                 (link("/console/plugins", "Plugins"))
                             }
                             span.who { (who.caller.user) " (" (who.caller.role) ")" }
@@ -736,6 +742,139 @@ async fn product_usage(
         }
     };
     page("Product usage", Some(&who), "/console/product-usage", body).into_response()
+}
+
+/// A consolidated view as a table of the given fields (label, field, numeric).
+async fn consolidated_page(
+    state: &Arc<ApiState>,
+    who: &Authed,
+    view: host_engine::inventory::View,
+    title: &str,
+    here: &str,
+    fields: &[(&str, &str, bool)],
+    intro: &str,
+) -> Response {
+    let Ok(repository) = state.store.repository(repo_store::DEFAULT_REPOSITORY).await else {
+        return unavailable(who);
+    };
+    let Ok(rows) = crate::routes::consolidated_rows(state, repository.id, view).await else {
+        return unavailable(who);
+    };
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let body = html! {
+        p { (intro) " " (rows.len()) " rows in '" (repository.name) "'. "
+            a href=(format!("/api/v1/inventory/{}?format=csv", view.name())) { "Download CSV" } }
+        table {
+            thead { tr { @for (label, _, _) in fields { th { (label) } } } }
+            tbody {
+                @for row in rows.iter().take(1000) {
+                    tr { @for (_, field, numeric) in fields {
+                        @if *numeric { td.num { (text(&row[*field])) } } @else { td { (text(&row[*field])) } }
+                    } }
+                }
+            }
+        }
+        @if rows.len() > 1000 { p { "The first 1,000 rows; the CSV has them all." } }
+    };
+    page(title, Some(who), here, body).into_response()
+}
+
+async fn licences(State(state): State<Arc<ApiState>>, Operator(who): Operator) -> Response {
+    consolidated_page(
+        &state,
+        &who,
+        host_engine::inventory::View::Licences,
+        "Licences",
+        "/console/licences",
+        &[
+            ("SKU", "part_number", false),
+            ("Name", "name", false),
+            ("Prepaid", "prepaid", true),
+            ("Assigned", "assigned", true),
+            ("Active", "active", true),
+            ("Inactive", "inactive", true),
+            ("Not reported", "unreported", true),
+            ("Reclaimable", "reclaimable", true),
+        ],
+        "Per subscribed SKU, from the last consolidation.",
+    )
+    .await
+}
+
+async fn reclaim(State(state): State<Arc<ApiState>>, Operator(who): Operator) -> Response {
+    consolidated_page(
+        &state,
+        &who,
+        host_engine::inventory::View::Reclaim,
+        "Reclaim",
+        "/console/reclaim",
+        &[
+            ("User", "user", false),
+            ("Name", "display_name", false),
+            ("SKU", "part_number", false),
+            ("Last activity (UTC)", "last_activity", false),
+            ("Assigned on", "assigned_on", false),
+            ("Why", "reason", false),
+        ],
+        "Licence assignments that can be reclaimed, with the reason; nothing is changed in the tenant.",
+    )
+    .await
+}
+
+async fn schedules(State(state): State<Arc<ApiState>>, Operator(who): Operator) -> Response {
+    let (Ok(rows), Ok(names)) = (
+        state.store.schedules().await,
+        host_engine::processes::repository_names(&state.store).await,
+    ) else {
+        return unavailable(&who);
+    };
+    let may_run = who.caller.role >= Role::Operator;
+    let views: Vec<_> = rows
+        .iter()
+        .map(|row| host_engine::schedules::view(row, &names))
+        .collect();
+    let body = html! {
+        p { "Times are UTC. Add and edit schedules with invhost schedule or the API." }
+        table {
+            thead { tr {
+                th { "Name" } th { "Cron (UTC)" } th { "Repository" } th { "Actions, in order" }
+                th { "Next due (UTC)" } th { "Last fired (UTC)" }
+                @if may_run { th {} }
+            } }
+            tbody {
+                @for v in &views {
+                    tr data-schedule=(v.name) {
+                        td { (v.name) }
+                        td { code { (v.cron) } }
+                        td { (v.repository) }
+                        td { ol { @for a in &v.actions { li { (a) } } }
+                            @if v.continue_on_failure { p.help { "A failed step does not stop the rest." } } }
+                        td {
+                            @if v.upcoming.is_empty() { "disabled" } @else {
+                                ul.checks { @for due in &v.upcoming { li { (utc(Some(due))) } } }
+                            }
+                        }
+                        td {
+                            (utc(v.last_fired_at.as_deref()))
+                            @if let Some(note) = &v.last_note { p.help { (note) } }
+                        }
+                        @if may_run {
+                            td { form.inline data-action="schedule-run" {
+                                input type="hidden" name="schedule" value=(v.name);
+                                button.secondary type="submit" { "Run now" }
+                            } }
+                        }
+                    }
+                }
+            }
+        }
+        @if views.is_empty() { p { "No schedules yet." } }
+    };
+    page("Schedules", Some(&who), "/console/schedules", body).into_response()
 }
 
 fn urlencode(text: &str) -> String {
