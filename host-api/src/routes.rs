@@ -1213,32 +1213,36 @@ pub async fn process_events(
     >,
 > {
     state.store.process(id).await?;
+    // A process keeps its repository: its name is looked up once.
+    let names = Arc::new(repository_names(&state.store).await?);
     let stream = futures_util::stream::unfold(
         (state, None::<String>, false, who),
-        move |(state, last, done, who)| async move {
-            if done {
-                return None;
-            }
-            let mut polls = 0u32;
-            loop {
-                polls += 1;
-                if polls.is_multiple_of(CREDENTIALS_EVERY) && !who.still_valid().await {
+        move |(state, last, done, who)| {
+            let names = Arc::clone(&names);
+            async move {
+                if done {
                     return None;
                 }
-                let Ok(process) = state.store.process(id).await else {
-                    return None;
-                };
-                let names = repository_names(&state.store).await.unwrap_or_default();
-                let view = process_view(&process, &names);
-                let text = serde_json::to_string(&view).unwrap_or_default();
-                if last.as_deref() != Some(text.as_str()) {
-                    let ended = process.status.is_ended();
-                    let event = axum::response::sse::Event::default()
-                        .event("process")
-                        .data(text.clone());
-                    return Some((Ok(event), (state, Some(text), ended, who)));
+                let mut polls = 0u32;
+                loop {
+                    polls += 1;
+                    if polls.is_multiple_of(CREDENTIALS_EVERY) && !who.still_valid().await {
+                        return None;
+                    }
+                    let Ok(process) = state.store.process(id).await else {
+                        return None;
+                    };
+                    let view = process_view(&process, &names);
+                    let text = serde_json::to_string(&view).unwrap_or_default();
+                    if last.as_deref() != Some(text.as_str()) {
+                        let ended = process.status.is_ended();
+                        let event = axum::response::sse::Event::default()
+                            .event("process")
+                            .data(text.clone());
+                        return Some((Ok(event), (state, Some(text), ended, who)));
+                    }
+                    tokio::time::sleep(EVENTS_POLL).await;
                 }
-                tokio::time::sleep(EVENTS_POLL).await;
             }
         },
     );

@@ -168,6 +168,26 @@ impl Store {
         Ok(query.all(&self.db).await?)
     }
 
+    /// The newest process of each connector, by connector id, in one query.
+    pub async fn last_process_per_connector(
+        &self,
+    ) -> Result<std::collections::HashMap<i64, process::Model>, StoreError> {
+        use sea_orm::sea_query::Query;
+        let newest = Query::select()
+            .expr(Func::max(Expr::col(process::Column::Id)))
+            .from(process::Entity)
+            .and_where(Expr::col(process::Column::ConnectorId).is_not_null())
+            .group_by_col(process::Column::ConnectorId)
+            .to_owned();
+        Ok(process::Entity::find()
+            .filter(process::Column::Id.in_subquery(newest))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|p| p.connector_id.map(|c| (c, p)))
+            .collect())
+    }
+
     /// Raw rows per record kind in a repository, all from one snapshot (no
     /// sync publishes between two of the counts).
     pub async fn raw_counts(

@@ -204,6 +204,11 @@ impl Client {
         (status, value)
     }
 
+    /// A GET with a token; the status and the body as text.
+    pub(crate) async fn get(&self, path: &str, token: &str) -> (u16, String) {
+        self.raw(Method::GET, path, Some(token), None, None).await
+    }
+
     pub(crate) async fn raw(
         &self,
         method: Method,
@@ -546,34 +551,12 @@ async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
         "{text}"
     );
     let (status, text) = api
-        .raw(
-            M::GET,
-            "/api/v1/inventory/product-usage?format=csv",
-            Some(&viewer),
-            None,
-            None,
-        )
+        .get("/api/v1/inventory/product-usage?format=csv", &viewer)
         .await;
     assert_eq!(status, 200, "{text}");
-    let (status, text) = api
-        .raw(
-            M::GET,
-            "/api/v1/explain/product/abc",
-            Some(&viewer),
-            None,
-            None,
-        )
-        .await;
+    let (status, text) = api.get("/api/v1/explain/product/abc", &viewer).await;
     assert_eq!(status, 400, "{text}");
-    let (status, text) = api
-        .raw(
-            M::GET,
-            "/api/v1/explain/planet/1",
-            Some(&viewer),
-            None,
-            None,
-        )
-        .await;
+    let (status, text) = api.get("/api/v1/explain/planet/1", &viewer).await;
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("explain needs what and which"), "{text}");
     let (status, _) = api
@@ -841,34 +824,16 @@ async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
         )
         .await;
     assert_eq!(status, 413, "{text}");
-    let (status, text) = api
-        .raw(M::GET, "/api/v1/nothing", Some(&admin), None, None)
-        .await;
+    let (status, text) = api.get("/api/v1/nothing", &admin).await;
     assert_eq!(status, 404, "{text}");
     assert!(text.contains("not_found"));
     let (status, _) = api
         .raw(M::PUT, "/api/v1/repositories", Some(&admin), None, None)
         .await;
     assert_eq!(status, 405);
-    let (status, text) = api
-        .raw(
-            M::GET,
-            "/api/v1/inventory/nothing",
-            Some(&viewer),
-            None,
-            None,
-        )
-        .await;
+    let (status, text) = api.get("/api/v1/inventory/nothing", &viewer).await;
     assert_eq!(status, 404, "{text}");
-    let (status, text) = api
-        .raw(
-            M::GET,
-            "/api/v1/processes?status=paused",
-            Some(&viewer),
-            None,
-            None,
-        )
-        .await;
+    let (status, text) = api.get("/api/v1/processes?status=paused", &viewer).await;
     assert_eq!(status, 400, "{text}");
     for path in [
         "/api/v1/processes/abc",
@@ -1167,7 +1132,7 @@ async fn browser_sessions_connector_secrets_and_metrics(db: &TestDb) {
     // Metrics, for monitors with a token.
     let (status, text) = api.raw(M::GET, "/metrics", None, None, None).await;
     assert_eq!(status, 401, "{text}");
-    let (status, text) = api.raw(M::GET, "/metrics", Some(&admin), None, None).await;
+    let (status, text) = api.get("/metrics", &admin).await;
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("# TYPE invhost_queue_depth gauge"), "{text}");
     assert!(text.contains("invhost_queue_depth 0"), "{text}");

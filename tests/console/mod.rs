@@ -133,13 +133,19 @@ impl Browser {
             .send_keys(crate::api::PASSWORD)
             .await
             .unwrap();
-        c.find(Locator::Css("form[data-action=sign-in] button"))
+        self.click("form[data-action=sign-in] button").await;
+        self.wait_path("/console/connectors").await;
+    }
+
+    /// Clicks the element `css` finds.
+    async fn click(&self, css: &str) {
+        self.client()
+            .find(Locator::Css(css))
             .await
-            .unwrap()
+            .unwrap_or_else(|e| panic!("no '{css}': {e}"))
             .click()
             .await
             .unwrap();
-        self.wait_path("/console/connectors").await;
     }
 
     async fn screenshot(&self, name: &str) {
@@ -207,18 +213,8 @@ async fn an_operator_runs_a_sync_from_the_console_and_a_viewer_cannot() {
         .await
         .unwrap();
     browser.wait_path("/console/connectors/new").await;
-    c.find(Locator::Css("select#type option[value=o365]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.card button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click("select#type option[value=o365]").await;
+    browser.click("form.card button").await;
     browser
         .wait_text("form[data-action=connector-add]", "Microsoft 365")
         .await;
@@ -244,14 +240,9 @@ async fn an_operator_runs_a_sync_from_the_console_and_a_viewer_cannot() {
         .await
         .unwrap();
     browser.screenshot("add-connector").await;
-    c.find(Locator::Css(
-        "form[data-action=connector-add] button[type=submit]",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    browser
+        .click("form[data-action=connector-add] button[type=submit]")
+        .await;
     browser.wait_path("/console/connectors").await;
     browser
         .wait_text("tr[data-connector=Contoso]", "o365")
@@ -273,14 +264,9 @@ async fn an_operator_runs_a_sync_from_the_console_and_a_viewer_cannot() {
         Some("leave empty to keep")
     );
     assert!(!c.source().await.unwrap().contains(&sim.client_secret()));
-    c.find(Locator::Css(
-        "form[data-action=connector-edit] button[type=submit]",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    browser
+        .click("form[data-action=connector-edit] button[type=submit]")
+        .await;
     browser.wait_path("/console/connectors").await;
     browser.screenshot("connectors").await;
 
@@ -373,6 +359,18 @@ async fn an_operator_runs_a_sync_from_the_console_and_a_viewer_cannot() {
             .contains("Microsoft 365 Apps")
     );
 
+    // The connectors page shows the last sync; an unknown connector is named.
+    c.goto(&format!("{base}/console/connectors")).await.unwrap();
+    browser
+        .wait_text("tr[data-connector=Contoso]", "succeeded")
+        .await;
+    c.goto(&format!("{base}/console/connectors/Nobody/edit"))
+        .await
+        .unwrap();
+    browser
+        .wait_text("main .notice", "no connector named 'Nobody'")
+        .await;
+
     // Licences and reclaim, from the same consolidation.
     c.goto(&format!("{base}/console/licences")).await.unwrap();
     browser
@@ -434,12 +432,7 @@ async fn an_operator_runs_a_sync_from_the_console_and_a_viewer_cannot() {
         .await
         .unwrap();
     assert!(!rows.is_empty() && rows.len() <= 50, "{} rows", rows.len());
-    c.find(Locator::Css("th a[href*='sort=name']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click("th a[href*='sort=name']").await;
     let deadline = Instant::now() + Duration::from_secs(20);
     while !c
         .current_url()
@@ -460,22 +453,12 @@ async fn an_operator_runs_a_sync_from_the_console_and_a_viewer_cannot() {
         .unwrap();
     let search = c.find(Locator::Css("input[name=q]")).await.unwrap();
     search.send_keys(&first).await.unwrap();
-    c.find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click("main form button[type=submit]").await;
     browser.wait_text("main table tbody tr", &first).await;
     browser.screenshot("inventory").await;
 
     // Sign out; a viewer is not offered Execute, and a forged POST fails.
-    c.find(Locator::Css("form[data-action=sign-out] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click("form[data-action=sign-out] button").await;
     browser.wait_path("/console/sign-in").await;
     browser.sign_in(&base, "vera").await;
     browser

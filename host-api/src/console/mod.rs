@@ -184,20 +184,17 @@ fn utc(rfc3339: Option<&str>) -> String {
 
 async fn connectors(State(state): State<Arc<ApiState>>, Operator(who): Operator) -> Response {
     let store = &state.store;
-    let (Ok(key), Ok(rows), Ok(repositories)) = (
-        state.host.key(),
-        store.connectors().await,
-        store.repositories().await,
-    ) else {
-        return unavailable(&who);
+    let loaded = async {
+        Ok::<_, anyhow::Error>((
+            store.connectors().await?,
+            store.repositories().await?,
+            store.last_process_per_connector().await?,
+        ))
     };
-    let last_syncs = store
-        .processes(&repo_store::ProcessFilter {
-            limit: Some(500),
-            ..Default::default()
-        })
-        .await
-        .unwrap_or_default();
+    let (rows, repositories, last_syncs) = match loaded.await {
+        Ok(loaded) => loaded,
+        Err(e) => return failed(&who, e),
+    };
     let may_run = who.caller.role >= Role::Operator;
     let may_edit = who.caller.role >= Role::Admin;
     let body = html! {
@@ -209,15 +206,14 @@ async fn connectors(State(state): State<Arc<ApiState>>, Operator(who): Operator)
             } }
             tbody {
                 @for row in &rows {
-                    @let view = host_engine::connectors::view(&state.host, row, &key).ok();
-                    @let last = last_syncs.iter().find(|p| p.connector_id == Some(row.id));
+                    @let last = last_syncs.get(&row.id);
                     tr data-connector=(row.name) {
                         td {
                             (row.name)
                             @if may_edit { " " a href=(format!("/console/connectors/{}/edit", urlencode(&row.name))) { "Edit" } }
                         }
                         td { (row.connector_type) }
-                        td { (view.as_ref().map_or("inventory", |v| v.repository_type.as_str())) }
+                        td { (repo_store::RepositoryType::Inventory) }
                         td {
                             @if let Some(status) = &row.last_test_status {
                                 span class=(format!("status-{status}")) { (status) } " "
@@ -401,14 +397,19 @@ async fn connector_edit(
     if let Some(refused) = admins_only(&who) {
         return refused;
     }
-    let (Ok(row), Ok(key)) = (state.store.connector(&name).await, state.host.key()) else {
-        return unavailable(&who);
+    let loaded = async {
+        let row = state.store.connector(&name).await?;
+        let handle = state
+            .host
+            .registry()
+            .require(&row.connector_type)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let view = host_engine::connectors::view(&state.host, &row, &state.host.key()?)?;
+        Ok::<_, anyhow::Error>((row, handle, view))
     };
-    let Some(handle) = state.host.registry().connector(&row.connector_type) else {
-        return unavailable(&who);
-    };
-    let Ok(view) = host_engine::connectors::view(&state.host, &row, &key) else {
-        return unavailable(&who);
+    let (row, handle, view) = match loaded.await {
+        Ok(loaded) => loaded,
+        Err(e) => return failed(&who, e),
     };
     let body = html! {
         form.card.wide data-action="connector-edit" data-name=(row.name) {
@@ -909,6 +910,38 @@ async fn plugins(State(state): State<Arc<ApiState>>, Operator(who): Operator) ->
         }
     };
     page("Plugins", Some(&who), "/console/plugins", body).into_response()
+}
+
+/// The page for a failure: what the operator can act on (an unknown name,
+/// a connector type not loaded, an unreadable secret key) is said; a
+/// database failure only says so, its detail goes to the log.
+fn failed(who: &Authed, error: anyhow::Error) -> Response {
+    use repo_store::StoreError;
+    let (status, text) = match error.downcast_ref::<StoreError>() {
+        Some(StoreError::NotFound { .. }) => (axum::http::StatusCode::NOT_FOUND, error.to_string()),
+        Some(StoreError::Key { .. } | StoreError::Secrets(_)) => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            error.to_string(),
+        ),
+        Some(_) => {
+            tracing::error!(error = %format!("{error:#}"), "A console page failed.");
+            return unavailable(who);
+        }
+        None => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{error:#}"),
+        ),
+    };
+    (
+        status,
+        page(
+            "Not shown",
+            Some(who),
+            "",
+            html! { p.notice.bad { (text) } },
+        ),
+    )
+        .into_response()
 }
 
 fn unavailable(who: &Authed) -> Response {
