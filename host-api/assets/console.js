@@ -54,8 +54,18 @@ document.addEventListener("submit", async (event) => {
     if (!r.ok) { say(form, r.data ? r.data.message : "refused", true); return; }
     const list = r.data.checks || [];
     const failed = list.some((c) => c.status === "failed");
-    const lines = list.map((c) => c.status + ": " + c.name + (c.message ? " — " + c.message : ""));
-    say(form, (failed ? "Test failed. " : "Test passed. ") + lines.join("; "), failed);
+    say(form, failed ? "Test failed: fix what the failed checks say." : "Test passed.", failed);
+    const checks = document.createElement("ul");
+    checks.className = "checks";
+    for (const c of list) {
+      const item = document.createElement("li");
+      const status = document.createElement("span");
+      status.className = "status-" + c.status;
+      status.textContent = c.status;
+      item.append(status, " " + c.name + (c.message ? " — " + c.message : ""));
+      checks.appendChild(item);
+    }
+    form.querySelector(".notice").appendChild(checks);
   } else if (kind === "connector-add" || kind === "connector-edit") {
     const parameters = {}, secrets = {}, unset = [];
     form.querySelectorAll("[data-param]").forEach((input) => {
@@ -80,6 +90,25 @@ document.addEventListener("submit", async (event) => {
           parameters, secrets, unset, run_consolidation: runConsolidation,
         });
     if (r.ok) { window.location.assign("/console/connectors"); } else { say(form, r.data ? r.data.message : "refused", true); }
+  } else if (kind === "schedule-add" || kind === "schedule-edit") {
+    const actions = [...form.querySelectorAll("select[data-step]")].map((s) => s.value).filter((v) => v !== "");
+    const body = {
+      cron: form.elements.cron.value, repository: form.elements.repository.value, actions,
+      continue_on_failure: form.querySelector("#continue-on-failure").checked,
+      enabled: form.querySelector("#schedule-enabled").checked,
+    };
+    let r;
+    if (kind === "schedule-add") {
+      body.name = form.elements.name.value;
+      r = await api("POST", "/api/v1/schedules", body);
+    } else {
+      r = await api("PATCH", "/api/v1/schedules/" + encodeURIComponent(form.dataset.name), body);
+    }
+    if (r.ok) { window.location.assign("/console/schedules"); } else { say(form, r.data ? r.data.message : "refused", true); }
+  } else if (kind === "schedule-remove") {
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+    const r = await api("DELETE", "/api/v1/schedules/" + encodeURIComponent(field("schedule")));
+    if (r.ok) { window.location.reload(); } else { say(form, r.data ? r.data.message : "refused", true); }
   } else if (kind === "schedule-run") {
     const r = await api("POST", "/api/v1/schedules/" + encodeURIComponent(field("schedule")) + "/run");
     if (r.ok) { window.location.assign("/console/processes"); } else { say(form, r.data ? r.data.message : "refused", true); }
@@ -117,9 +146,22 @@ function showProcess(p) {
   cell(row, "repository", p.repository);
   cell(row, "status", p.status, "status-" + p.status);
   cell(row, "trigger", p.trigger);
-  cell(row, "parent", p.parent_id === null ? "" : String(p.parent_id));
+  const parent = row.querySelector('[data-field="parent"]');
+  if (parent) {
+    parent.textContent = "";
+    if (p.parent_id !== null) {
+      const link = document.createElement("a");
+      link.href = "#process-" + p.parent_id;
+      link.textContent = "after " + p.parent_id;
+      parent.appendChild(link);
+    }
+  }
+  row.id = "process-" + p.id;
+  row.dataset.status = p.status;
+  if (p.started_at) { row.dataset.started = p.started_at; } else { delete row.dataset.started; }
+  row.classList.toggle("child", p.parent_id !== null);
   cell(row, "queued", (p.queued_at || "").replace("T", " ").slice(0, 19));
-  cell(row, "duration", p.duration_seconds === null ? "" : p.duration_seconds.toFixed(1) + " s");
+  cell(row, "duration", p.duration_seconds === null ? (p.status === "running" ? elapsed(p.started_at) : "") : p.duration_seconds.toFixed(1) + " s");
   cell(row, "counts", counts(p), "");
   cell(row, "message", p.message || "", "message");
   const id = row.querySelector('input[name="id"]');
@@ -128,8 +170,44 @@ function showProcess(p) {
   if (cancel) cancel.hidden = !(p.status === "queued" || p.status === "running");
 }
 
+// A running process's time so far, from its start.
+function elapsed(started) {
+  if (!started) return "running";
+  const seconds = Math.max(0, (Date.now() - Date.parse(started)) / 1000);
+  return seconds < 60 ? Math.floor(seconds) + " s" : Math.floor(seconds / 60) + " min " + Math.floor(seconds % 60) + " s";
+}
+
 const live = document.querySelector("table[data-live-log]");
 if (live && window.EventSource) {
-  const source = new EventSource("/api/v1/processes/events");
+  const source = new EventSource(live.dataset.events || "/api/v1/processes/events");
   source.addEventListener("process", (event) => showProcess(JSON.parse(event.data)));
+  setInterval(() => {
+    live.querySelectorAll('tbody tr[data-status="running"][data-started]').forEach((row) => {
+      cell(row, "duration", elapsed(row.dataset.started));
+    });
+  }, 1000);
+}
+
+// The schedule form's preview of the next due times, as the expression is typed.
+const cronInput = document.getElementById("schedule-cron");
+if (cronInput) {
+  const preview = document.getElementById("cron-preview");
+  let timer = null;
+  const show = async () => {
+    const r = await api("GET", "/api/v1/cron/preview?cron=" + encodeURIComponent(cronInput.value));
+    preview.textContent = "";
+    preview.classList.toggle("bad", !r.ok);
+    if (!r.ok) { preview.textContent = r.data ? r.data.message : "not a cron expression"; return; }
+    preview.append("Next due times (UTC):");
+    const list = document.createElement("ol");
+    list.className = "checks";
+    for (const due of r.data.upcoming) {
+      const item = document.createElement("li");
+      item.textContent = due.replace("T", " ").replace("Z", "") + " UTC";
+      list.appendChild(item);
+    }
+    preview.appendChild(list);
+  };
+  cronInput.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(show, 250); });
+  show();
 }

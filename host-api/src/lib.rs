@@ -130,6 +130,7 @@ pub fn router(state: Arc<ApiState>) -> axum::Router {
             routes::schedule_remove
         ))
         .routes(routes!(routes::schedule_run))
+        .routes(routes!(routes::cron_preview))
         .routes(routes!(routes::inventory_view))
         .routes(routes!(routes::audit))
         .split_for_parts();

@@ -448,48 +448,65 @@ pub async fn execute(
 }
 
 /// Which processes to list.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessQuery {
     /// Only this repository.
     pub repository: Option<String>,
+    /// Only this connector's processes (its syncs and tests).
+    pub connector: Option<String>,
     /// Only this status: queued, running, succeeded, failed, cancelled.
     pub status: Option<String>,
     /// Only this trigger: operator, after sync, schedule NAME, user NAME.
     pub trigger: Option<String>,
     /// Newest first, at most this many (default 100, at most 1000).
     pub limit: Option<u64>,
+    /// Event streams only: ids (comma-separated, at most 100) of processes
+    /// the client already shows. Each is followed from the first look, so
+    /// one that leaves the filter (ends) before the stream starts still
+    /// gets its last state.
+    pub follow: Option<String>,
+}
+
+/// The store's filter for a query; an empty value means no filter, so a
+/// form's "any" option can send it.
+async fn process_filter(state: &ApiState, query: &ProcessQuery) -> ApiResult<ProcessFilter> {
+    let given = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+    let repository_id = match given(&query.repository) {
+        Some(name) => Some(state.store.repository(&name).await?.id),
+        None => None,
+    };
+    let connector_id = match given(&query.connector) {
+        Some(name) => Some(state.store.connector(&name).await?.id),
+        None => None,
+    };
+    Ok(ProcessFilter {
+        repository_id,
+        connector_id,
+        status: given(&query.status)
+            .as_deref()
+            .map(str::parse::<ProcessStatus>)
+            .transpose()
+            .map_err(ApiError::bad_request)?,
+        trigger: given(&query.trigger)
+            .as_deref()
+            .map(str::parse::<Trigger>)
+            .transpose()
+            .map_err(ApiError::bad_request)?,
+        limit: Some(query.limit.unwrap_or(100).clamp(1, 1000)),
+        ..Default::default()
+    })
 }
 
 /// The process log, newest first.
 #[utoipa::path(get, path = "/api/v1/processes", tag = "processes", params(ProcessQuery),
-    responses((status = 200, body = Vec<ProcessView>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Vec<ProcessView>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn processes(
     State(state): S,
     _who: Authed,
     QueryParams(query): QueryParams<ProcessQuery>,
 ) -> ApiResult<Json<Vec<ProcessView>>> {
-    let repository_id = match &query.repository {
-        Some(name) => Some(state.store.repository(name).await?.id),
-        None => None,
-    };
-    let filter = ProcessFilter {
-        repository_id,
-        status: query
-            .status
-            .as_deref()
-            .map(str::parse::<ProcessStatus>)
-            .transpose()
-            .map_err(ApiError::bad_request)?,
-        trigger: query
-            .trigger
-            .as_deref()
-            .map(str::parse::<Trigger>)
-            .transpose()
-            .map_err(ApiError::bad_request)?,
-        limit: Some(query.limit.unwrap_or(100).min(1000)),
-        ..Default::default()
-    };
+    let filter = process_filter(&state, &query).await?;
     let names = repository_names(&state.store).await?;
     Ok(Json(
         state
@@ -685,6 +702,43 @@ pub async fn schedule_edit(
     who.audit("schedule.edit", &name, "ok").await;
     let names = repository_names(&state.store).await?;
     Ok(Json(schedules::view(&row, &names)))
+}
+
+/// A cron expression to check.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CronQuery {
+    /// Cron expression, UTC: five fields, or six with seconds first.
+    pub cron: String,
+}
+
+/// What a cron expression means: its next five due times.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CronPreview {
+    /// The expression as given.
+    pub cron: String,
+    /// The next five due times from now (RFC 3339, UTC).
+    pub upcoming: Vec<String>,
+}
+
+/// The next five due times of a cron expression, or what is wrong with it
+/// (field and column), as a schedule form previews it.
+#[utoipa::path(get, path = "/api/v1/cron/preview", tag = "schedules", params(CronQuery),
+    responses((status = 200, body = CronPreview), (status = 400, body = ErrorBody)))]
+pub async fn cron_preview(
+    _who: Authed,
+    QueryParams(query): QueryParams<CronQuery>,
+) -> ApiResult<Json<CronPreview>> {
+    let spec = schedules::CronSpec::parse(&query.cron)
+        .map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
+    Ok(Json(CronPreview {
+        upcoming: spec
+            .upcoming(chrono::Utc::now(), 5)
+            .iter()
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .collect(),
+        cron: query.cron,
+    }))
 }
 
 /// Removes a schedule (admin); what it queued stays.
@@ -1250,56 +1304,88 @@ pub async fn process_events(
 }
 
 /// The process log as Server-Sent Events: a `process` event for each of
-/// the newest 100 processes at once, then one whenever a process is queued
-/// or changes (status, progress), on any host.
-#[utoipa::path(get, path = "/api/v1/processes/events", tag = "processes",
-    responses((status = 200, description = "text/event-stream of `process` events", content_type = "text/event-stream")))]
+/// the newest processes matching the filter (100 unless `limit` says) at
+/// once, then one whenever a process is queued or changes (status,
+/// progress), on any host. A process that leaves the filter (a running one
+/// that succeeds, under `status=running`) gets one last event with its
+/// new state.
+#[utoipa::path(get, path = "/api/v1/processes/events", tag = "processes", params(ProcessQuery),
+    responses((status = 200, description = "text/event-stream of `process` events", content_type = "text/event-stream"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn log_events(
     State(state): S,
     who: Authed,
+    QueryParams(query): QueryParams<ProcessQuery>,
 ) -> ApiResult<
     axum::response::sse::Sse<
         impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
     >,
 > {
     type Seen = std::collections::HashMap<i64, String>;
+    let filter = Arc::new(process_filter(&state, &query).await?);
+    let mut followed = Seen::new();
+    for id in query
+        .follow
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .take(100)
+    {
+        if let Ok(id) = id.trim().parse::<i64>() {
+            followed.insert(id, String::new());
+        }
+    }
     let stream = futures_util::stream::unfold(
         (
             state,
-            Seen::new(),
+            followed,
             std::collections::VecDeque::<String>::new(),
             who,
             0u32,
         ),
-        |(state, mut seen, mut ready, who, mut polls)| async move {
-            loop {
-                if let Some(text) = ready.pop_front() {
-                    let event = axum::response::sse::Event::default()
-                        .event("process")
-                        .data(text);
-                    return Some((Ok(event), (state, seen, ready, who, polls)));
-                }
-                tokio::time::sleep(EVENTS_POLL).await;
-                polls += 1;
-                if polls.is_multiple_of(CREDENTIALS_EVERY) && !who.still_valid().await {
-                    return None;
-                }
-                let filter = ProcessFilter {
-                    limit: Some(100),
-                    ..Default::default()
-                };
-                let Ok(processes) = state.store.processes(&filter).await else {
-                    continue;
-                };
-                let names = repository_names(&state.store).await.unwrap_or_default();
-                // What left the newest 100 is forgotten: memory stays flat.
-                seen.retain(|id, _| processes.iter().any(|p| p.id == *id));
-                for process in processes.iter().rev() {
-                    let text =
-                        serde_json::to_string(&process_view(process, &names)).unwrap_or_default();
-                    if seen.get(&process.id) != Some(&text) {
-                        seen.insert(process.id, text.clone());
-                        ready.push_back(text);
+        move |(state, mut seen, mut ready, who, mut polls)| {
+            let filter = Arc::clone(&filter);
+            async move {
+                loop {
+                    if let Some(text) = ready.pop_front() {
+                        let event = axum::response::sse::Event::default()
+                            .event("process")
+                            .data(text);
+                        return Some((Ok(event), (state, seen, ready, who, polls)));
+                    }
+                    tokio::time::sleep(EVENTS_POLL).await;
+                    polls += 1;
+                    if polls.is_multiple_of(CREDENTIALS_EVERY) && !who.still_valid().await {
+                        return None;
+                    }
+                    let Ok(processes) = state.store.processes(&filter).await else {
+                        continue;
+                    };
+                    let names = repository_names(&state.store).await.unwrap_or_default();
+                    // A process that left the list: its last change is sent once
+                    // (it may have left the filter by changing), then it is
+                    // forgotten, so memory stays flat.
+                    let gone: Vec<i64> = seen
+                        .keys()
+                        .filter(|id| !processes.iter().any(|p| p.id == **id))
+                        .copied()
+                        .collect();
+                    for id in gone {
+                        let sent = seen.remove(&id);
+                        if let Ok(process) = state.store.process(id).await {
+                            let text = serde_json::to_string(&process_view(&process, &names))
+                                .unwrap_or_default();
+                            if sent.as_ref() != Some(&text) {
+                                ready.push_back(text);
+                            }
+                        }
+                    }
+                    for process in processes.iter().rev() {
+                        let text = serde_json::to_string(&process_view(process, &names))
+                            .unwrap_or_default();
+                        if seen.get(&process.id) != Some(&text) {
+                            seen.insert(process.id, text.clone());
+                            ready.push_back(text);
+                        }
                     }
                 }
             }

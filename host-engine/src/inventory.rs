@@ -125,8 +125,10 @@ impl View {
             ],
             View::Applications => &["name", "publisher", "version", "platform", "connector"],
             View::Installations => &[
-                "device_key",
-                "application_key",
+                "device",
+                "application",
+                "publisher",
+                "version",
                 "installed_on",
                 "last_used",
                 "connector",
@@ -154,7 +156,7 @@ impl View {
                 "capability_status",
                 "connector",
             ],
-            View::Assignments => &["user_key", "sku_id", "assigned_on", "connector"],
+            View::Assignments => &["user", "sku", "assigned_on", "connector"],
             View::Activations => &[
                 "user_name",
                 "product_type",

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::connect::Store;
 use crate::entities::{connector, process, repository};
 use crate::error::StoreError;
-use crate::raw::{ColumnType, RAW_TABLES, RUN_COLUMNS, raw_table};
+use crate::raw::{ColumnType, Lookup, RAW_TABLES, RUN_COLUMNS, lookups, raw_table};
 use crate::secrets::SecretKey;
 use crate::values::{ProcessStatus, Trigger};
 
@@ -50,6 +50,8 @@ pub struct RawQuery {
 pub struct ProcessFilter {
     /// Only this repository.
     pub repository_id: Option<i64>,
+    /// Only the processes of this connector (its syncs and tests).
+    pub connector_id: Option<i64>,
     /// Only this status.
     pub status: Option<ProcessStatus>,
     /// Only processes queued this way (a schedule's name, ...).
@@ -149,6 +151,9 @@ impl Store {
         let mut query = process::Entity::find().order_by_desc(process::Column::Id);
         if let Some(id) = filter.repository_id {
             query = query.filter(process::Column::RepositoryId.eq(id));
+        }
+        if let Some(id) = filter.connector_id {
+            query = query.filter(process::Column::ConnectorId.eq(id));
         }
         if let Some(status) = filter.status {
             query = query.filter(process::Column::Status.eq(status.as_str()));
@@ -264,6 +269,9 @@ impl Store {
             )
             .and_where(Expr::col((r.clone(), Alias::new("repository_id"))).eq(repository_id));
         if let Some(condition) = self.search_condition(table, &r, query) {
+            // The looked-up names are searched too, so they are joined
+            // only when there is a search.
+            join_lookups(&mut select, kind, &r);
             select.cond_where(condition);
         }
         let row = self.db.query_one(self.db_backend().build(&select)).await?;
@@ -290,24 +298,31 @@ impl Store {
             .replace('_', "\\_");
         let pattern = format!("%{}%", escaped.to_lowercase());
         let mut any = sea_orm::sea_query::Condition::any();
-        let mut columns: Vec<&str> = vec!["source_key"];
+        let mut columns: Vec<(Alias, &str)> = vec![(r.clone(), "source_key")];
         columns.extend(
             table
                 .columns
                 .iter()
                 .filter(|(_, kind)| matches!(kind, ColumnType::Text))
-                .map(|(c, _)| *c),
+                .map(|(c, _)| (r.clone(), *c)),
         );
-        for column in columns {
+        columns.extend(
+            lookups(table.kind)
+                .iter()
+                .map(|l| (lookup_alias(table.kind, l), l.value)),
+        );
+        for (alias, column) in columns {
             any = any.add(
-                Expr::expr(Func::lower(Expr::col((r.clone(), Alias::new(column)))))
+                Expr::expr(Func::lower(Expr::col((alias, Alias::new(column)))))
                     .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
             );
         }
         Some(any)
     }
 
-    /// A page of raw rows matching `query`, in its order.
+    /// A page of a repository's raw rows of one kind matching `query`, as
+    /// JSON objects with the connector's name and the readable columns of
+    /// [`lookups`] (an installation's device and application names).
     pub async fn raw_rows_where(
         &self,
         repository_id: i64,
@@ -333,20 +348,35 @@ impl Store {
                     .equals((r.clone(), Alias::new("connector_id"))),
             )
             .and_where(Expr::col((r.clone(), Alias::new("repository_id"))).eq(repository_id));
+        join_lookups(&mut select, kind, &r);
+        for lookup in lookups(kind) {
+            select.expr_as(
+                Expr::col((lookup_alias(kind, lookup), Alias::new(lookup.value))),
+                Alias::new(lookup.column),
+            );
+        }
         if let Some(condition) = self.search_condition(table, &r, query) {
             select.cond_where(condition);
         }
         if let Some((column, descending)) = &query.sort {
-            let known = table.all_columns().any(|c| c == column.as_str());
-            if !known {
-                let names: Vec<&str> = table.all_columns().collect();
+            let order = if *descending { Order::Desc } else { Order::Asc };
+            if table.all_columns().any(|c| c == column.as_str()) {
+                select.order_by((r.clone(), Alias::new(column.as_str())), order);
+            } else if let Some(lookup) = lookups(kind).iter().find(|l| l.column == column) {
+                select.order_by(
+                    (lookup_alias(kind, lookup), Alias::new(lookup.value)),
+                    order,
+                );
+            } else {
+                let names: Vec<&str> = table
+                    .all_columns()
+                    .chain(lookups(kind).iter().map(|l| l.column))
+                    .collect();
                 return Err(StoreError::Refused(format!(
                     "cannot sort {kind} rows by '{column}' (one of: {})",
                     names.join(", ")
                 )));
             }
-            let order = if *descending { Order::Desc } else { Order::Asc };
-            select.order_by((r.clone(), Alias::new(column.as_str())), order);
         }
         select
             .order_by((r.clone(), Alias::new("connector_id")), Order::Asc)
@@ -381,9 +411,58 @@ impl Store {
             for column in RUN_COLUMNS {
                 object.insert(column.into(), Value::from(row.try_get::<i64>("", column)?));
             }
+            for lookup in lookups(kind) {
+                object.insert(
+                    lookup.column.into(),
+                    row.try_get::<Option<String>>("", lookup.column)?
+                        .map_or(Value::Null, Value::from),
+                );
+            }
             out.push(object);
         }
         Ok(out)
+    }
+}
+
+/// The alias of the joined row a lookup reads: one join per (key, table).
+fn lookup_alias(kind: RecordKind, lookup: &Lookup) -> Alias {
+    let index = lookups(kind)
+        .iter()
+        .position(|l| l.key == lookup.key && l.table == lookup.table)
+        .unwrap_or(0);
+    Alias::new(format!("l{index}"))
+}
+
+/// Left-joins the rows the lookups of `kind` read, by source key in the same
+/// repository and connector (their primary key).
+fn join_lookups(select: &mut sea_orm::sea_query::SelectStatement, kind: RecordKind, r: &Alias) {
+    let all = lookups(kind);
+    for (index, lookup) in all.iter().enumerate() {
+        let joined = all[..index]
+            .iter()
+            .any(|l| l.key == lookup.key && l.table == lookup.table);
+        if joined {
+            continue;
+        }
+        let alias = lookup_alias(kind, lookup);
+        select.join_as(
+            JoinType::LeftJoin,
+            Alias::new(lookup.table),
+            alias.clone(),
+            sea_orm::sea_query::Condition::all()
+                .add(
+                    Expr::col((alias.clone(), Alias::new("repository_id")))
+                        .equals((r.clone(), Alias::new("repository_id"))),
+                )
+                .add(
+                    Expr::col((alias.clone(), Alias::new("connector_id")))
+                        .equals((r.clone(), Alias::new("connector_id"))),
+                )
+                .add(
+                    Expr::col((alias, Alias::new("source_key")))
+                        .equals((r.clone(), Alias::new(lookup.key))),
+                ),
+        );
     }
 }
 

@@ -150,6 +150,58 @@ pub static RAW_TABLES: &[RawTable] = &[
     },
 ];
 
+/// A readable column a view adds to a raw row by looking up the row another
+/// column names, in the same repository and connector: an installation's
+/// device and application names instead of their source keys.
+#[derive(Debug, Clone, Copy)]
+pub struct Lookup {
+    /// The column the view adds.
+    pub column: &'static str,
+    /// The column of this row holding the other row's source key.
+    pub key: &'static str,
+    /// The raw table of the other row.
+    pub table: &'static str,
+    /// The other row's column shown.
+    pub value: &'static str,
+}
+
+/// The readable columns views add to rows of `kind`.
+pub fn lookups(kind: RecordKind) -> &'static [Lookup] {
+    const fn l(
+        column: &'static str,
+        key: &'static str,
+        table: &'static str,
+        value: &'static str,
+    ) -> Lookup {
+        Lookup {
+            column,
+            key,
+            table,
+            value,
+        }
+    }
+    const INSTALLATION: &[Lookup] = &[
+        l("device", "device_key", "raw_devices", "name"),
+        l("application", "application_key", "raw_applications", "name"),
+        l(
+            "publisher",
+            "application_key",
+            "raw_applications",
+            "publisher",
+        ),
+        l("version", "application_key", "raw_applications", "version"),
+    ];
+    const ASSIGNMENT: &[Lookup] = &[
+        l("user", "user_key", "raw_users", "user_principal_name"),
+        l("sku", "sku_id", "raw_licences", "part_number"),
+    ];
+    match kind {
+        RecordKind::Installation => INSTALLATION,
+        RecordKind::LicenceAssignment => ASSIGNMENT,
+        _ => &[],
+    }
+}
+
 /// The raw table of a record kind.
 pub fn raw_table(kind: RecordKind) -> Option<&'static RawTable> {
     RAW_TABLES.iter().find(|t| t.kind == kind)

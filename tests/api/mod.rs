@@ -21,7 +21,7 @@ on_both_backends!(
 );
 
 /// Every route of the API, as the OpenAPI document must list it.
-const ROUTES: [&str; 26] = [
+const ROUTES: [&str; 27] = [
     "/healthz",
     "/metrics",
     "/api/v1/session",
@@ -45,6 +45,7 @@ const ROUTES: [&str; 26] = [
     "/api/v1/schedules",
     "/api/v1/schedules/{name}",
     "/api/v1/schedules/{name}/run",
+    "/api/v1/cron/preview",
     "/api/v1/inventory/{view}",
     "/api/v1/audit",
     "/api/v1/openapi.json",
@@ -590,6 +591,23 @@ async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
         )
         .await;
     assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
+    let (_, of_a) = api
+        .call(M::GET, "/api/v1/processes?connector=A", Some(&viewer), None)
+        .await;
+    let of_a = of_a.as_array().unwrap();
+    assert!(
+        !of_a.is_empty() && of_a.iter().all(|p| p["action"] == "Sync Data - A"),
+        "{of_a:?}"
+    );
+    let (status, _) = api
+        .call(
+            M::GET,
+            "/api/v1/processes?connector=Nobody",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
 
     // After a sync and a consolidation, product usage shows the new data
     // (it was empty, and read, before) and explain reaches a product.
@@ -726,6 +744,49 @@ async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
             .contains("field 3 (day of month)"),
         "{bad}"
     );
+    // The preview a schedule form shows, for anyone signed in.
+    let (status, preview) = api
+        .call(
+            M::GET,
+            "/api/v1/cron/preview?cron=30%206%20*%20*%201-5",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{preview}");
+    let upcoming = preview["upcoming"].as_array().unwrap();
+    assert_eq!(upcoming.len(), 5);
+    assert!(
+        upcoming
+            .iter()
+            .all(|t| t.as_str().unwrap().ends_with("T06:30:00Z")),
+        "{preview}"
+    );
+    let (status, wrong) = api
+        .call(
+            M::GET,
+            "/api/v1/cron/preview?cron=0%202%2032%20*%20*",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        wrong["message"]
+            .as_str()
+            .unwrap()
+            .contains("field 3 (day of month)"),
+        "{wrong}"
+    );
+    let (status, _) = api
+        .call(
+            M::GET,
+            "/api/v1/cron/preview?cron=0%202%20*%20*%20*",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
     let (status, chain) = api
         .call(
             M::POST,

@@ -37,14 +37,14 @@ fn sources_of(explained: &Value) -> Vec<(String, String)> {
 }
 
 /// Where the simulator listens and who signs in, for `connector add`.
-pub(super) struct Tenant {
+pub(crate) struct Tenant {
     base: String,
     tenant: String,
     client: String,
 }
 
 /// A Setup whose invhost has the simulator's secret in `GRAPH_SECRET`.
-pub(super) fn setup_for(
+pub(crate) fn setup_for(
     db: &TestDb,
     sim: &connector_o365::simulator::Simulator,
 ) -> (Setup, Tenant) {
@@ -61,7 +61,7 @@ pub(super) fn setup_for(
 }
 
 /// Adds the Microsoft 365 connector `Contoso` pointing at the simulator.
-pub(super) fn add_contoso(s: &Setup, t: &Tenant, extra: &[&str]) {
+pub(crate) fn add_contoso(s: &Setup, t: &Tenant, extra: &[&str]) {
     let (cloud, tenant, client) = (
         format!("cloud_instance={}", t.base),
         format!("tenant_id={}", t.tenant),

@@ -1,6 +1,6 @@
 //! The `invhost` binary, run as an operator would.
 
-mod consolidation;
+pub(crate) mod consolidation;
 mod demo;
 mod plugin;
 mod publication;

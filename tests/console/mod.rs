@@ -2,7 +2,11 @@
 //! and `chromium-driver`, driven over WebDriver): sign in, test and execute
 //! a connector of the simulator tenant, watch it finish in the live process
 //! log, find Microsoft 365 Apps in product usage and download it as CSV; a
-//! viewer is not offered Execute and a forged POST is refused.
+//! viewer is not offered Execute and a forged POST is refused. A second
+//! session follows the links between the inventory's names and their
+//! explanations, filters the process log, watches a held sync's elapsed
+//! time tick, keeps schedules with the cron preview, and works from the
+//! keyboard.
 //!
 //! `INVHOST_SCREENSHOTS=1 cargo nextest run -p tests console::` also saves
 //! the main pages under `docs/screenshots/`.
@@ -144,6 +148,38 @@ impl Browser {
             .await
             .unwrap_or_else(|e| panic!("no '{css}': {e}"))
             .click()
+            .await
+            .unwrap();
+    }
+
+    /// The text of the first element `css` finds.
+    async fn text(&self, css: &str) -> String {
+        self.client()
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no '{css}': {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Opens `path` under `base` and waits until the browser is there.
+    async fn open(&self, base: &str, path: &str) {
+        self.client().goto(&format!("{base}{path}")).await.unwrap();
+        let bare = path.split(['?', '#']).next().unwrap();
+        self.wait_path(bare).await;
+    }
+
+    /// Presses one key, as a keyboard would.
+    async fn press(&self, key: fantoccini::key::Key) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let value: char = key.into();
+        self.client()
+            .perform_actions(
+                KeyActions::new("keyboard".into())
+                    .then(KeyAction::Down { value })
+                    .then(KeyAction::Up { value }),
+            )
             .await
             .unwrap();
     }
@@ -487,6 +523,373 @@ async fn an_operator_runs_a_sync_from_the_console_and_a_viewer_cannot() {
         "without the CSRF token, then as a viewer"
     );
     browser.screenshot("viewer-connectors").await;
+
+    let mut browser = browser;
+    if let Some(client) = browser.client.take() {
+        let _ = client.close().await;
+    }
+    let (code, _) = served.stop();
+    assert_eq!(code, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_follows_names_filters_the_log_and_keeps_schedules() {
+    use crate::cli::consolidation::{add_contoso, setup_for};
+    use fantoccini::key::Key;
+
+    let sim =
+        connector_o365::simulator::Simulator::start(connector_o365::simulator::SimulatorConfig {
+            users: 12,
+            devices: 8,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // A second tenant whose usage reports wait at a gate: its sync stays
+    // running for as long as the test needs.
+    let gate = connector_o365::simulator::Gate::new();
+    let slow =
+        connector_o365::simulator::Simulator::start(connector_o365::simulator::SimulatorConfig {
+            users: 4,
+            devices: 2,
+            faults: connector_o365::simulator::Faults {
+                hold_reports: Some(gate.clone()),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let db = TestDb::sqlite();
+    let (mut s, t) = setup_for(&db, &sim);
+    s.invhost
+        .env
+        .push(("SLOW_SECRET".into(), slow.client_secret()));
+    let (slow_cloud, slow_tenant, slow_client) = (
+        format!("cloud_instance={}", slow.base_url()),
+        format!("tenant_id={}", slow.tenant_id()),
+        format!("client_id={}", slow.client_id()),
+    );
+    let s = tokio::task::spawn_blocking(move || {
+        add_contoso(&s, &t, &["--run-consolidation"]);
+        s.ok(&[
+            "connector",
+            "add",
+            "--type",
+            "o365",
+            "--name",
+            "Slow",
+            "--param",
+            &slow_cloud,
+            "--param",
+            &slow_tenant,
+            "--param",
+            &slow_client,
+            "--secret",
+            "client_secret=env:SLOW_SECRET",
+        ]);
+        s.ok(&["repository", "add", "Lab"]);
+        s.ok(&[
+            "execute",
+            "--repository",
+            "Default Inventory",
+            "--action",
+            "Sync Data - Contoso",
+        ]);
+        account(&s, "ada", "admin");
+        s
+    })
+    .await
+    .unwrap();
+    let served = Served::start(&s, &[], "http");
+    let base = served.base.clone();
+    let browser = Browser::start().await;
+    let c = browser.client();
+    browser.sign_in(&base, "ada").await;
+
+    // The keyboard: the first Tab reaches "Skip to content", Enter moves
+    // the focus to the page's content.
+    browser.press(Key::Tab).await;
+    let focused = c.active_element().await.unwrap();
+    assert_eq!(focused.text().await.unwrap(), "Skip to content");
+    browser.press(Key::Enter).await;
+    let focused = c.active_element().await.unwrap();
+    assert_eq!(focused.attr("id").await.unwrap().as_deref(), Some("main"));
+
+    // Installations show device and application names, not source keys;
+    // a device's name leads to its explanation.
+    browser
+        .open(&base, "/console/inventory/installations")
+        .await;
+    let headers = browser.text("main table thead").await.to_lowercase();
+    for column in ["device", "application", "publisher", "version"] {
+        assert!(headers.contains(column), "{headers}");
+    }
+    assert!(!headers.contains("key"), "{headers}");
+    let device = browser
+        .text("main table tbody tr td a[href*='/explain/device/']")
+        .await;
+    assert!(!device.is_empty());
+    let devices = s.json(&["inventory", "devices", "--limit", "1000"]);
+    assert!(
+        devices
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["name"] == device.as_str()),
+        "'{device}' is not a device name"
+    );
+    // Searching finds installations by the device's name.
+    let search = c.find(Locator::Css("input[name=q]")).await.unwrap();
+    search.send_keys(&device).await.unwrap();
+    search
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    browser.wait_text("main p", "rows in").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !c.current_url().await.unwrap().as_str().contains("q=") {
+        assert!(Instant::now() < deadline, "Enter did not search");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for row in c
+        .find_all(Locator::Css("main table tbody tr"))
+        .await
+        .unwrap()
+    {
+        assert!(row.text().await.unwrap().contains(&device));
+    }
+    browser.screenshot("installations").await;
+    browser
+        .click("main table tbody tr td a[href*='/explain/device/']")
+        .await;
+    browser
+        .wait_text("main h1", &format!("Device {device}"))
+        .await;
+    browser.wait_text("main h2", "Source records").await;
+    browser.wait_text("main h2", "Installed products").await;
+    // ... and a product there to its categories with their reasons, and
+    // back to a device.
+    browser
+        .click("main table tbody tr td a[href*='/explain/product/']")
+        .await;
+    browser
+        .wait_text("main h2", "Installations by category and reason")
+        .await;
+    let reasons = browser.text("main table:nth-of-type(2) tbody").await;
+    assert!(!reasons.is_empty(), "no reasons");
+    browser.screenshot("explain-product").await;
+    browser
+        .click("main table tbody tr td a[href*='/explain/device/']")
+        .await;
+    browser.wait_text("main h1", "Device ").await;
+
+    // Product usage leads to the same explanation.
+    browser.open(&base, "/console/product-usage").await;
+    c.find(Locator::LinkText("Microsoft 365 Apps"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_text("main h1", "Microsoft 365 Apps").await;
+    browser
+        .wait_text("main h2", "Installations by category and reason")
+        .await;
+
+    // A repository with nothing in it is one choice away.
+    browser.open(&base, "/console/inventory/devices").await;
+    browser.click("form.picker select option[value=Lab]").await;
+    browser.click("form.picker button").await;
+    browser.wait_text("main p", "0 rows in 'Lab'").await;
+
+    // A sync held in flight: the log filtered to running processes shows
+    // it, its elapsed time ticking; filtered to the other connector, not.
+    browser.open(&base, "/console/connectors").await;
+    let row = browser.wait_text("tr[data-connector=Slow]", "Slow").await;
+    row.find(Locator::Css("form[data-action=execute] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_path("/console/processes").await;
+    browser
+        .open(&base, "/console/processes?status=running&connector=Slow")
+        .await;
+    let running = browser
+        .wait_text("table[data-live-log] tbody tr", "Sync Data - Slow")
+        .await;
+    let elapsed = |row: fantoccini::elements::Element| async move {
+        row.find(Locator::Css("[data-field=duration]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let before = elapsed(running.clone()).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let after = elapsed(running.clone()).await;
+    assert!(
+        after.ends_with(" s") && after != before,
+        "{before} then {after}"
+    );
+    assert_eq!(
+        c.find_all(Locator::Css("table[data-live-log] tbody tr"))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "only the running sync of Slow"
+    );
+    browser.screenshot("process-log-running").await;
+    browser
+        .open(
+            &base,
+            "/console/processes?connector=Contoso&status=succeeded",
+        )
+        .await;
+    browser
+        .wait_text("table[data-live-log] tbody tr", "Sync Data - Contoso")
+        .await;
+    assert!(!c.source().await.unwrap().contains("Sync Data - Slow"));
+    // The consolidation the sync queued is its child.
+    browser
+        .open(&base, "/console/processes?trigger=after+sync")
+        .await;
+    let child = browser
+        .wait_text("table[data-live-log] tbody tr", "Generate Report")
+        .await;
+    assert!(child.text().await.unwrap().contains("after "));
+    // Letting the held sync go ends it; the running filter's row follows.
+    browser
+        .open(&base, "/console/processes?status=running")
+        .await;
+    browser
+        .wait_text("table[data-live-log] tbody tr", "Sync Data - Slow")
+        .await;
+    gate.open();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let log = s.json(&["process-log", "--limit", "1"]);
+        if log[0]["status"] == "succeeded" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the held sync never ended: {log}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    browser
+        .wait_text("table[data-live-log] tbody tr", "succeeded")
+        .await;
+
+    // Schedules: the form previews the next due times as the cron is
+    // typed, names a mistake, saves the steps in order; edit and remove.
+    browser.open(&base, "/console/schedules").await;
+    c.find(Locator::LinkText("Add schedule"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_path("/console/schedules/new").await;
+    browser.wait_text("#cron-preview", "02:00:00 UTC").await;
+    let name = c.find(Locator::Id("schedule-name")).await.unwrap();
+    name.send_keys("weekdays").await.unwrap();
+    let cron = c.find(Locator::Id("schedule-cron")).await.unwrap();
+    cron.clear().await.unwrap();
+    cron.send_keys("30 6 * * 9").await.unwrap();
+    browser.wait_text("#cron-preview.bad", "day of week").await;
+    cron.clear().await.unwrap();
+    cron.send_keys("30 6 * * 1-5").await.unwrap();
+    browser.wait_text("#cron-preview", "06:30:00 UTC").await;
+    assert_eq!(
+        c.find_all(Locator::Css("#cron-preview li"))
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+    browser
+        .click("#step-0 option[value='Sync Data - Contoso']")
+        .await;
+    browser
+        .click("#step-1 option[value='Generate Report - Basic Inventory Consolidation']")
+        .await;
+    browser.screenshot("schedule-form").await;
+    browser
+        .click("form[data-action=schedule-add] button[type=submit]")
+        .await;
+    browser.wait_path("/console/schedules").await;
+    let row = browser
+        .wait_text("tr[data-schedule=weekdays]", "06:30:00 UTC")
+        .await;
+    let steps = row.find_all(Locator::Css("ol li")).await.unwrap();
+    assert_eq!(steps.len(), 2);
+    assert_eq!(steps[0].text().await.unwrap(), "Sync Data - Contoso");
+    let stored = s.json(&["schedule", "show", "weekdays"]);
+    assert_eq!(stored["cron"], "30 6 * * 1-5", "{stored}");
+    assert_eq!(
+        stored["actions"],
+        json!([
+            "Sync Data - Contoso",
+            "Generate Report - Basic Inventory Consolidation"
+        ])
+    );
+
+    c.find(Locator::Css("a[aria-label='Edit weekdays']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_path("/console/schedules/weekdays/edit").await;
+    browser.wait_text("#cron-preview", "06:30:00 UTC").await;
+    let cron = c.find(Locator::Id("schedule-cron")).await.unwrap();
+    cron.clear().await.unwrap();
+    cron.send_keys("0 3 * * *").await.unwrap();
+    browser.wait_text("#cron-preview", "03:00:00 UTC").await;
+    browser.click("#step-0 option[value='']").await;
+    browser
+        .click("form[data-action=schedule-edit] button[type=submit]")
+        .await;
+    browser.wait_path("/console/schedules").await;
+    browser
+        .wait_text("tr[data-schedule=weekdays]", "03:00:00 UTC")
+        .await;
+    let stored = s.json(&["schedule", "show", "weekdays"]);
+    assert_eq!(stored["cron"], "0 3 * * *", "{stored}");
+    assert_eq!(
+        stored["actions"],
+        json!(["Generate Report - Basic Inventory Consolidation"]),
+        "the emptied first step is left out"
+    );
+
+    browser
+        .click("tr[data-schedule=weekdays] form[data-action=schedule-remove] button")
+        .await;
+    assert!(
+        c.get_alert_text()
+            .await
+            .unwrap()
+            .contains("Remove the schedule weekdays")
+    );
+    c.accept_alert().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !c
+        .find_all(Locator::Css("tr[data-schedule=weekdays]"))
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the schedule stayed on the page");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let listed = s.json(&["schedule", "list"]);
+    assert!(listed.as_array().unwrap().is_empty(), "{listed}");
 
     let mut browser = browser;
     if let Some(client) = browser.client.take() {

@@ -133,6 +133,11 @@ pub struct ProductExplain {
     pub titles: Vec<serde_json::Map<String, serde_json::Value>>,
     /// Installations per category.
     pub categories: BTreeMap<String, u64>,
+    /// Installations per category and the reason for it, most first.
+    pub reasons: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// The devices it is installed on (the first 1,000 by name), with the
+    /// category and reason of each installation.
+    pub devices: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
 fn text(row: &QueryResult, column: &str) -> Result<Option<String>, StoreError> {
@@ -518,6 +523,43 @@ impl Store {
             let state: i32 = row.try_get("", "state")?;
             categories.insert(category(state).to_owned(), int(row, "n")? as u64);
         }
+        let mut reasons = Vec::new();
+        for row in &self
+            .cons_rows(
+                "SELECT state, reason, count(*) AS installations FROM cons_installations \
+                 WHERE repository_id = ? AND product_id = ? GROUP BY state, reason ORDER BY installations DESC, state",
+                vec![repository_id.into(), id.into()],
+            )
+            .await?
+        {
+            reasons.push(object(
+                row,
+                &[("state", State), ("reason", Str), ("installations", Int)],
+            )?);
+        }
+        let mut devices = Vec::new();
+        for row in &self
+            .cons_rows(
+                "SELECT d.id, d.name, d.primary_user, i.installed_on, i.last_used, i.state, i.reason \
+                 FROM cons_installations i JOIN cons_devices d ON d.id = i.device_id \
+                 WHERE i.repository_id = ? AND i.product_id = ? ORDER BY d.name, d.id LIMIT 1000",
+                vec![repository_id.into(), id.into()],
+            )
+            .await?
+        {
+            devices.push(object(
+                row,
+                &[
+                    ("id", Int),
+                    ("name", Str),
+                    ("primary_user", Str),
+                    ("installed_on", Str),
+                    ("last_used", Str),
+                    ("state", State),
+                    ("reason", Str),
+                ],
+            )?);
+        }
         let mut product = object(
             product,
             &[
@@ -555,6 +597,8 @@ impl Store {
                 })
                 .collect::<Result<_, _>>()?,
             categories,
+            reasons,
+            devices,
         })
     }
 }
