@@ -333,9 +333,71 @@ impl Store {
         let table = raw_table(kind)
             .ok_or_else(|| StoreError::Db(format!("no table holds {kind} records")))?;
         let r = Alias::new("r");
+        // The order: the column asked for (the row's own, or a looked-up
+        // one), then connector and source key, so pages never overlap.
+        let sort = match &query.sort {
+            None => None,
+            Some((column, descending)) => {
+                let order = if *descending { Order::Desc } else { Order::Asc };
+                if table.all_columns().any(|c| c == column.as_str()) {
+                    Some(((r.clone(), Alias::new(column.as_str())), order))
+                } else if let Some(lookup) = lookups(kind).iter().find(|l| l.column == column) {
+                    Some((
+                        (lookup_alias(kind, lookup), Alias::new(lookup.value)),
+                        order,
+                    ))
+                } else {
+                    let names: Vec<&str> = table
+                        .all_columns()
+                        .chain(lookups(kind).iter().map(|l| l.column))
+                        .collect();
+                    return Err(StoreError::Refused(format!(
+                        "cannot sort {kind} rows by '{column}' (one of: {})",
+                        names.join(", ")
+                    )));
+                }
+            }
+        };
+        let order = |select: &mut sea_orm::sea_query::SelectStatement| {
+            if let Some((column, order)) = &sort {
+                select.order_by(column.clone(), order.clone());
+            }
+            select
+                .order_by((r.clone(), Alias::new("connector_id")), Order::Asc)
+                .order_by((r.clone(), Alias::new("source_key")), Order::Asc);
+        };
+        let search = self.search_condition(table, &r, query);
+        let sorted_by_lookup = query
+            .sort
+            .as_ref()
+            .is_some_and(|(column, _)| lookups(kind).iter().any(|l| l.column == column));
         let mut select = Query::select();
+        if search.is_none() && !sorted_by_lookup {
+            // The page is chosen from the raw table alone (its primary key
+            // orders it), and only its rows are joined to their names: a
+            // deep page of a million rows does not join the rows before it.
+            let mut page_rows = Query::select();
+            page_rows
+                .from_as(Alias::new(table.name), r.clone())
+                .and_where(Expr::col((r.clone(), Alias::new("repository_id"))).eq(repository_id))
+                .limit(page.limit)
+                .offset(page.offset);
+            for column in table.all_columns() {
+                page_rows.column((r.clone(), Alias::new(column)));
+            }
+            order(&mut page_rows);
+            select.from_subquery(page_rows, r.clone());
+        } else {
+            select
+                .from_as(Alias::new(table.name), r.clone())
+                .and_where(Expr::col((r.clone(), Alias::new("repository_id"))).eq(repository_id))
+                .limit(page.limit)
+                .offset(page.offset);
+            if let Some(condition) = search {
+                select.cond_where(condition);
+            }
+        }
         select
-            .from_as(Alias::new(table.name), r.clone())
             .expr_as(
                 Expr::col((Alias::new("c"), Alias::new("name"))),
                 Alias::new("connector"),
@@ -346,8 +408,7 @@ impl Store {
                 Alias::new("c"),
                 Expr::col((Alias::new("c"), Alias::new("id")))
                     .equals((r.clone(), Alias::new("connector_id"))),
-            )
-            .and_where(Expr::col((r.clone(), Alias::new("repository_id"))).eq(repository_id));
+            );
         join_lookups(&mut select, kind, &r);
         for lookup in lookups(kind) {
             select.expr_as(
@@ -355,34 +416,7 @@ impl Store {
                 Alias::new(lookup.column),
             );
         }
-        if let Some(condition) = self.search_condition(table, &r, query) {
-            select.cond_where(condition);
-        }
-        if let Some((column, descending)) = &query.sort {
-            let order = if *descending { Order::Desc } else { Order::Asc };
-            if table.all_columns().any(|c| c == column.as_str()) {
-                select.order_by((r.clone(), Alias::new(column.as_str())), order);
-            } else if let Some(lookup) = lookups(kind).iter().find(|l| l.column == column) {
-                select.order_by(
-                    (lookup_alias(kind, lookup), Alias::new(lookup.value)),
-                    order,
-                );
-            } else {
-                let names: Vec<&str> = table
-                    .all_columns()
-                    .chain(lookups(kind).iter().map(|l| l.column))
-                    .collect();
-                return Err(StoreError::Refused(format!(
-                    "cannot sort {kind} rows by '{column}' (one of: {})",
-                    names.join(", ")
-                )));
-            }
-        }
-        select
-            .order_by((r.clone(), Alias::new("connector_id")), Order::Asc)
-            .order_by((r.clone(), Alias::new("source_key")), Order::Asc)
-            .limit(page.limit)
-            .offset(page.offset);
+        order(&mut select);
         for column in table.all_columns() {
             select.column((r.clone(), Alias::new(column)));
         }

@@ -14,7 +14,10 @@
 //! starts with its API, a second sync of the same tenant is queued, and
 //! `INVHOST_BENCH_CLIENTS` (50) clients send requests for
 //! `INVHOST_BENCH_SECONDS` (20) seconds per route; the second sync's own
-//! time comes from the process log.
+//! time comes from the process log. Last, with the host quiet, one client
+//! times console pages one request after the other: installations (first
+//! page, a page half way down, sorted by device name, searched), a
+//! product's explanation, product usage and the process log.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
@@ -133,6 +136,39 @@ async fn load(base: &str, token: &str, path: &str, clients: usize, seconds: u64)
         at(0.5),
         at(0.99),
         at(1.0)
+    )
+}
+
+/// One client, one request after the other: `runs` GETs of a console page,
+/// the median and slowest time.
+async fn page_time(base: &str, token: &str, path: &str, runs: usize) -> String {
+    let client = reqwest::Client::new();
+    let mut times = Vec::new();
+    let mut size = 0;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let response = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        let body = response.text().await.unwrap();
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        assert!(body.contains("<table"), "{path}: no table");
+        size = body.len();
+    }
+    times.sort_by(f64::total_cmp);
+    format!(
+        "console {path}: median {:.0} ms, max {:.0} ms of {runs}, {} kB",
+        times[times.len() / 2],
+        times[times.len() - 1],
+        size / 1024
     )
 }
 
@@ -314,6 +350,32 @@ fn main() {
         }
         std::thread::sleep(Duration::from_millis(500));
     };
+    let device = psql(
+        &bench.name,
+        "SELECT name FROM raw_devices WHERE name IS NOT NULL ORDER BY source_key LIMIT 1 OFFSET 1000",
+    );
+    let product = psql(
+        &bench.name,
+        "SELECT product_id FROM cons_installations GROUP BY product_id ORDER BY count(*) DESC LIMIT 1",
+    );
+    let pages = runtime.block_on(async {
+        let mut lines = Vec::new();
+        for path in [
+            "/console/inventory/installations".to_owned(),
+            "/console/inventory/installations?page=10000".to_owned(),
+            "/console/inventory/installations?sort=device".to_owned(),
+            format!(
+                "/console/inventory/installations?q={}",
+                device.replace(' ', "+")
+            ),
+            format!("/console/explain/product/{product}"),
+            "/console/product-usage".to_owned(),
+            "/console/processes".to_owned(),
+        ] {
+            lines.push(page_time(&base, &token, &path, 5).await);
+        }
+        lines
+    });
     let _ = Command::new("kill")
         .args(["-TERM", &serve.id().to_string()])
         .status();
@@ -321,7 +383,7 @@ fn main() {
     drop(sim.stdin.take());
     let _ = sim.kill();
     let _ = sim.wait();
-    for line in lines {
+    for line in lines.iter().chain(&pages) {
         println!("api_load: {line}");
     }
     println!(
