@@ -58,7 +58,15 @@ fn list_shows_plugins_from_the_plugin_directories() {
             .expect("o365 listed")
             .contains("built-in connector-o365")
     );
-    // The refused file is a warning on stderr; the command still succeeds.
+    // The refused file is in its own table, and a warning on stderr; the
+    // command still succeeds.
+    assert!(
+        stdout.contains("REFUSED FILE")
+            && lines
+                .iter()
+                .any(|l| l.contains("libc_broken_major.so") && l.contains("ABI v2")),
+        "{stdout}"
+    );
     assert!(
         stderr.contains("libc_broken_major.so") && stderr.contains("ABI v2"),
         "{stderr}"

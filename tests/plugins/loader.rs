@@ -102,6 +102,75 @@ fn group_or_other_writable_file_is_refused_before_loading() {
     Plugin::load(&path).expect("owner-writable only is fine");
 }
 
+/// True when this process may give files away (root); CI runs as root, so
+/// there these tests always run.
+fn may_chown() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the process's effective user.
+    let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    if !root {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the suite as root: these tests give files to another user"
+        );
+        eprintln!("skipped: giving a file to another user needs root");
+    }
+    root
+}
+
+const NOBODY: u32 = 65534;
+
+#[test]
+fn a_plugin_someone_else_could_replace_is_refused() {
+    if !may_chown() {
+        return;
+    }
+    // A file of another user, though no one else may write it.
+    let dir = PluginDir::new();
+    let path = dir.install(&built_library("fixture-plugin"), "libfixture_plugin.so");
+    set_mode(&path, 0o755);
+    std::os::unix::fs::chown(&path, Some(NOBODY), None).unwrap();
+    let line = refusal(&path);
+    assert!(line.contains("owned by uid 65534"), "{line}");
+    std::os::unix::fs::chown(&path, Some(0), None).unwrap();
+    Plugin::load(&path).expect("root's own file in root's own directory loads");
+
+    // A directory of another user, or one a group may write.
+    let dir = PluginDir::new();
+    let path = dir.install(&built_library("fixture-plugin"), "libfixture_plugin.so");
+    std::os::unix::fs::chown(dir.path(), Some(NOBODY), None).unwrap();
+    let line = refusal(&path);
+    assert!(
+        line.contains(&format!("{} is owned by uid 65534", dir.path().display())),
+        "{line}"
+    );
+    std::os::unix::fs::chown(dir.path(), Some(0), None).unwrap();
+    set_mode(dir.path(), 0o775);
+    let error = Plugin::load(&path).unwrap_err();
+    assert!(
+        matches!(error.problem, LoadProblem::Untrusted { .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("writable by group or others (mode 775)"),
+        "{error}"
+    );
+
+    // A symbolic link is judged by what it points to.
+    let trusted = PluginDir::new();
+    let link = trusted.path().join("liblinked.so");
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    let error = Plugin::load(&link).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("{} is writable by group", dir.path().display())),
+        "{error}"
+    );
+    set_mode(dir.path(), 0o755);
+    Plugin::load(&link).expect("a link to a trusted file loads");
+}
+
 #[test]
 fn garbage_metadata_is_refused() {
     let dir = PluginDir::new();

@@ -37,13 +37,19 @@ pub fn check_library(path: &Path) -> Vec<CheckLine> {
         status == CheckStatus::Ok
     };
 
-    let permissions = library::check_permissions(path)
-        .map(|()| "only its owner may write it".to_owned())
+    let permissions = library::check_permissions(path);
+    let shown = permissions
+        .as_ref()
+        .map(|_| {
+            "it and its directories belong to root or you, and no one else may write them"
+                .to_owned()
+        })
         .map_err(|e| e.to_string());
-    if !line("file", permissions) {
+    if !line("file", shown) {
         return lines;
     }
-    let library = library::open(path);
+    let Ok(real) = permissions else { return lines };
+    let library = library::open(&real);
     if !line(
         "library",
         library

@@ -15,6 +15,15 @@ pub enum LoadProblem {
         /// The file's permission bits.
         mode: u32,
     },
+    /// The file, or a directory above it, belongs to someone else or may be
+    /// written by others: someone other than root or the host's user could
+    /// replace the plugin.
+    Untrusted {
+        /// The file or directory at fault.
+        path: String,
+        /// What is wrong with it and what to run.
+        reason: String,
+    },
     /// The dynamic loader refused the file (not a library, truncated, wrong architecture).
     NotALibrary(String),
     /// The entry symbol is missing.
@@ -62,6 +71,7 @@ impl fmt::Display for LoadProblem {
                 "refused: the file is writable by group or others (mode {:o}); run 'chmod go-w' on it",
                 mode & 0o7777
             ),
+            LoadProblem::Untrusted { path, reason } => write!(f, "refused: {path} is {reason}"),
             LoadProblem::NotALibrary(e) => write!(f, "not a loadable library: {e}"),
             LoadProblem::MissingEntry { other_versions } if other_versions.is_empty() => write!(
                 f,

@@ -1,26 +1,66 @@
 //! Opening a plugin library, one checked stage at a time.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::abi::{ABI_MAJOR, DESCRIPTOR_V1_SIZE, ENTRY_SYMBOL, EntryFn, MAGIC, PluginDescriptor};
 
 use super::error::LoadProblem;
 
-/// Refuses a file that others than its owner may write.
-pub(super) fn check_permissions(path: &Path) -> Result<(), LoadProblem> {
+/// Refuses a plugin file unless it, and every directory above it with
+/// symbolic links resolved, belongs to root or to the user running the
+/// host and may be written by no one else: what OpenSSH and sudo ask of the
+/// files they trust. A root-owned directory with the sticky bit (`/tmp`)
+/// may be writable by all, since no one else can replace what is in it.
+/// Returns the resolved path, the one to load.
+pub(super) fn check_permissions(path: &Path) -> Result<PathBuf, LoadProblem> {
     let metadata = std::fs::metadata(path).map_err(|e| LoadProblem::Unreadable(e.to_string()))?;
     if !metadata.is_file() {
         return Err(LoadProblem::Unreadable("not a regular file".into()));
     }
+    let real = std::fs::canonicalize(path).map_err(|e| LoadProblem::Unreadable(e.to_string()))?;
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = metadata.permissions().mode();
+        use std::os::unix::fs::MetadataExt;
+        let mode = metadata.mode();
         if mode & 0o022 != 0 {
             return Err(LoadProblem::Writable { mode });
         }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let untrusted = |at: &Path, reason: String| LoadProblem::Untrusted {
+            path: at.display().to_string(),
+            reason,
+        };
+        let owner = |uid: u32| {
+            format!(
+                "owned by uid {uid}, neither root nor the user running invhost (uid {me}); \
+                 run 'chown {me}' on it, or move the plugin"
+            )
+        };
+        if metadata.uid() != 0 && metadata.uid() != me {
+            return Err(untrusted(&real, owner(metadata.uid())));
+        }
+        for dir in real.ancestors().skip(1) {
+            let m = std::fs::metadata(dir).map_err(|e| {
+                LoadProblem::Unreadable(format!("{}: {e}", dir.display()))
+            })?;
+            if m.uid() != 0 && m.uid() != me {
+                return Err(untrusted(dir, owner(m.uid())));
+            }
+            let sticky_root = m.uid() == 0 && m.mode() & 0o1000 != 0;
+            if m.mode() & 0o022 != 0 && !sticky_root {
+                return Err(untrusted(
+                    dir,
+                    format!(
+                        "writable by group or others (mode {:o}), so someone else could replace \
+                         the plugin; run 'chmod go-w' on it",
+                        m.mode() & 0o7777
+                    ),
+                ));
+            }
+        }
     }
-    Ok(())
+    Ok(real)
 }
 
 /// Opens the library and never unloads it: a plugin may have started

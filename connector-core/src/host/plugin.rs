@@ -55,7 +55,8 @@ impl Plugin {
         Self::init(descriptor, origin)
     }
 
-    /// Loads a plugin library: refuses a file others may write, checks the
+    /// Loads a plugin library: refuses a file someone other than root or the
+    /// host's user could replace (the file or a directory above it), checks the
     /// descriptor's magic, ABI major and size before any call, then calls
     /// `init` and `describe`. The library is never unloaded.
     pub fn load(path: &Path) -> Result<Arc<Plugin>, LoadError> {
@@ -64,8 +65,8 @@ impl Plugin {
             origin: path.display().to_string(),
             problem,
         };
-        library::check_permissions(path).map_err(refuse)?;
-        let library = library::open(path).map_err(refuse)?;
+        let real = library::check_permissions(path).map_err(refuse)?;
+        let library = library::open(&real).map_err(refuse)?;
         let descriptor = library::entry(library).map_err(refuse)?;
         let descriptor = library::check_descriptor(descriptor).map_err(refuse)?;
         Self::init(descriptor, origin)

@@ -52,6 +52,14 @@ fn list(config: &Config, json: bool) -> Result<ExitCode> {
             table.add_row([&c.type_id, &c.display_name, &c.version, &c.abi, &c.source]);
         }
         output::print_table(&table);
+        if !listing.refused.is_empty() {
+            output::line("");
+            let mut refused_table = output::table(["REFUSED FILE", "WHY"]);
+            for refused in &listing.refused {
+                refused_table.add_row([&refused.source, &refused.reason]);
+            }
+            output::print_table(&refused_table);
+        }
         for refused in &listing.refused {
             output::note(&format!(
                 "warning: plugin {}: {}",
