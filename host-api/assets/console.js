@@ -150,10 +150,14 @@ function showProcess(p) {
   if (parent) {
     parent.textContent = "";
     if (p.parent_id !== null) {
-      const link = document.createElement("a");
-      link.href = "#process-" + p.parent_id;
-      link.textContent = "after " + p.parent_id;
-      parent.appendChild(link);
+      if (document.getElementById("process-" + p.parent_id)) {
+        const link = document.createElement("a");
+        link.href = "#process-" + p.parent_id;
+        link.textContent = "after " + p.parent_id;
+        parent.appendChild(link);
+      } else {
+        parent.textContent = "after " + p.parent_id;
+      }
     }
   }
   row.id = "process-" + p.id;
@@ -193,8 +197,11 @@ const cronInput = document.getElementById("schedule-cron");
 if (cronInput) {
   const preview = document.getElementById("cron-preview");
   let timer = null;
+  let asked = 0;
   const show = async () => {
+    const mine = ++asked;
     const r = await api("GET", "/api/v1/cron/preview?cron=" + encodeURIComponent(cronInput.value));
+    if (mine !== asked) return; // a later answer is on its way
     preview.textContent = "";
     preview.classList.toggle("bad", !r.ok);
     if (!r.ok) { preview.textContent = r.data ? r.data.message : "not a cron expression"; return; }
@@ -209,5 +216,5 @@ if (cronInput) {
     preview.appendChild(list);
   };
   cronInput.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(show, 250); });
-  show();
+  if (preview.textContent.trim() === "") show();
 }

@@ -1369,13 +1369,18 @@ pub async fn log_events(
                         .filter(|id| !processes.iter().any(|p| p.id == **id))
                         .copied()
                         .collect();
-                    for id in gone {
+                    // Followed until it ends (a queued one that leaves
+                    // `status=queued` still runs and ends), at most 100 of them.
+                    for (n, id) in gone.into_iter().enumerate() {
                         let sent = seen.remove(&id);
                         if let Ok(process) = state.store.process(id).await {
                             let text = serde_json::to_string(&process_view(&process, &names))
                                 .unwrap_or_default();
                             if sent.as_ref() != Some(&text) {
-                                ready.push_back(text);
+                                ready.push_back(text.clone());
+                            }
+                            if !process.status.is_ended() && n < 100 {
+                                seen.insert(id, text);
                             }
                         }
                     }

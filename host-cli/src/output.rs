@@ -44,14 +44,29 @@ pub fn note(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
-/// Prints an error and its causes as one line to stderr.
+/// Prints an error and its causes as one line to stderr; a control
+/// character in it (a newline or a terminal escape in a name someone typed)
+/// is shown escaped, never obeyed.
 pub fn error_line(error: &anyhow::Error) {
     let mut text = format!("error: {error}");
     for cause in error.chain().skip(1) {
         text.push_str(": ");
         text.push_str(&cause.to_string());
     }
-    note(&text);
+    note(&one_line(&text));
+}
+
+/// `text` with control characters escaped (`\n`, `\t`, `\u{1b}`).
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// An RFC 3339 time as `YYYY-MM-DD HH:MM:SS` (UTC) for tables.

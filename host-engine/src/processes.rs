@@ -130,7 +130,7 @@ impl Unrecorded {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         let dir = Self::dir(data_dir);
-        std::fs::create_dir_all(&dir)?;
+        repo_store::private_dir(&dir)?;
         let path = dir.join(format!(
             "{:016x}-{}.json",
             fnv(self.database.as_bytes()),

@@ -90,12 +90,13 @@ impl Store {
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(60));
         if backend == Backend::Sqlite {
-            if let Some(parent) = sqlite_path(url).and_then(|p| p.parent().map(ToOwned::to_owned))
-                && !parent.as_os_str().is_empty()
-            {
-                std::fs::create_dir_all(&parent).map_err(|e| {
-                    connect_error(format!("cannot create {}: {e}", parent.display()))
-                })?;
+            if let Some(path) = sqlite_path(url) {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    crate::private_dir(parent).map_err(|e| {
+                        connect_error(format!("cannot create {}: {e}", parent.display()))
+                    })?;
+                }
+                private_database(&path).map_err(connect_error)?;
             }
             let busy_timeout = store_options.busy_timeout;
             options.max_connections(4).map_sqlx_sqlite_opts(move |o| {
@@ -295,6 +296,49 @@ fn probe_tcp(url: &str) -> Result<(), String> {
         }
     }
     Err(format!("nothing answers at {last}"))
+}
+
+/// A SQLite database only its owner may read: created 0600 whatever the
+/// umask (SQLite gives its `-wal` and `-shm` files the database file's
+/// mode), and an existing one that other users may read is refused with
+/// the command that fixes it. Windows keeps its own access lists.
+fn private_database(path: &std::path::Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+        match created {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("cannot create {}: {e}", path.display())),
+        }
+        let mut open = Vec::new();
+        let mut worst = 0;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if let Ok(metadata) = std::fs::metadata(&file) {
+                let mode = metadata.permissions().mode() & 0o777;
+                if mode & 0o007 != 0 {
+                    worst = worst.max(mode);
+                    open.push(file.display().to_string());
+                }
+            }
+        }
+        if !open.is_empty() {
+            return Err(format!(
+                "other users may read the inventory in it (mode {worst:o}); run 'chmod 600 {}' \
+                 (and 'chmod 700' on its folder)",
+                open.join(" ")
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// The file of a `sqlite://` URL (none for in-memory databases).

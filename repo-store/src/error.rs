@@ -39,7 +39,8 @@ pub enum StoreError {
     },
     /// Another process holds the SQLite database.
     #[error(
-        "the repository database is locked by another invhost process; retry when it has finished"
+        "the repository database is locked by another process (another invhost, a backup, or a \
+         sqlite3 shell with a transaction open); retry when it has finished"
     )]
     Locked,
     /// A named thing does not exist.

@@ -25,6 +25,16 @@ mod values;
 mod writer;
 
 pub use accounts::AuditRecord;
+
+/// Creates `dir` and its missing parents as folders only their owner may
+/// enter (0700 whatever the umask); an existing folder is left as it is.
+pub fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
 pub use connect::{Backend, Store, StoreOptions, redact_url};
 pub use entities::{
     api_token::Model as TokenRow, audit_entry::Model as AuditRow, connector::Model as ConnectorRow,

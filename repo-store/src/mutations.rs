@@ -99,6 +99,7 @@ pub(crate) fn unique_violation(error: &sea_orm::DbErr) -> bool {
 impl Store {
     /// Creates a repository.
     pub async fn create_repository(&self, name: &str) -> Result<repository::Model, StoreError> {
+        check_name("repository", name)?;
         let row = repository::ActiveModel {
             name: Set(name.to_owned()),
             repository_type: Set(RepositoryType::Inventory),
@@ -149,6 +150,7 @@ impl Store {
         new: NewConnector,
         key: &SecretKey,
     ) -> Result<connector::Model, StoreError> {
+        check_name("connector", &new.name)?;
         let (parameters, secrets) = split_secrets(&new.parameters, &new.secret_keys, key)?;
         let now = Utc::now();
         let row = connector::ActiveModel {
@@ -339,4 +341,30 @@ impl Store {
         row.update(&self.db).await?;
         Ok(())
     }
+}
+
+/// Longest connector or repository name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// A name that fits in a table cell, a one-line process message and a log
+/// line: not empty, no surrounding spaces, no control characters (tabs,
+/// newlines, escapes), at most [`MAX_NAME_CHARS`] characters.
+pub fn check_name(what: &str, name: &str) -> Result<(), StoreError> {
+    let refuse = |why: &str| Err(StoreError::Refused(format!("a {what} name {why}")));
+    if name.trim().is_empty() {
+        return refuse("cannot be empty");
+    }
+    if name.trim() != name {
+        return refuse("cannot start or end with a space");
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(StoreError::Refused(format!(
+            "a {what} name cannot hold control characters (found {}); use letters, digits, spaces and punctuation",
+            c.escape_default()
+        )));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return refuse(&format!("has at most {MAX_NAME_CHARS} characters"));
+    }
+    Ok(())
 }

@@ -86,9 +86,14 @@ impl Store {
     pub async fn repository(&self, name: &str) -> Result<repository::Model, StoreError> {
         let all = self.repositories().await?;
         let known = all.iter().map(|r| r.name.clone()).collect();
-        all.into_iter()
-            .find(|r| r.name == name)
-            .ok_or_else(|| not_found("repository", name, known))
+        let folded = name.to_lowercase();
+        match all.iter().position(|r| r.name == name) {
+            Some(at) => Ok(all.into_iter().nth(at).unwrap_or_else(|| unreachable!())),
+            None => all
+                .into_iter()
+                .find(|r| r.name.to_lowercase() == folded)
+                .ok_or_else(|| not_found("repository", name, known)),
+        }
     }
 
     /// Every connector, by name.
@@ -103,9 +108,14 @@ impl Store {
     pub async fn connector(&self, name: &str) -> Result<connector::Model, StoreError> {
         let all = self.connectors().await?;
         let known = all.iter().map(|c| c.name.clone()).collect();
-        all.into_iter()
-            .find(|c| c.name == name)
-            .ok_or_else(|| not_found("connector", name, known))
+        let folded = name.to_lowercase();
+        match all.iter().position(|c| c.name == name) {
+            Some(at) => Ok(all.into_iter().nth(at).unwrap_or_else(|| unreachable!())),
+            None => all
+                .into_iter()
+                .find(|c| c.name.to_lowercase() == folded)
+                .ok_or_else(|| not_found("connector", name, known)),
+        }
     }
 
     /// A connector's parameters with its secrets decrypted.
@@ -341,6 +351,8 @@ impl Store {
                 let order = if *descending { Order::Desc } else { Order::Asc };
                 if table.all_columns().any(|c| c == column.as_str()) {
                     Some(((r.clone(), Alias::new(column.as_str())), order))
+                } else if column == "connector" {
+                    Some(((Alias::new("c"), Alias::new("name")), order))
                 } else if let Some(lookup) = lookups(kind).iter().find(|l| l.column == column) {
                     Some((
                         (lookup_alias(kind, lookup), Alias::new(lookup.value)),
@@ -349,6 +361,7 @@ impl Store {
                 } else {
                     let names: Vec<&str> = table
                         .all_columns()
+                        .chain(["connector"])
                         .chain(lookups(kind).iter().map(|l| l.column))
                         .collect();
                     return Err(StoreError::Refused(format!(
@@ -367,10 +380,9 @@ impl Store {
                 .order_by((r.clone(), Alias::new("source_key")), Order::Asc);
         };
         let search = self.search_condition(table, &r, query);
-        let sorted_by_lookup = query
-            .sort
-            .as_ref()
-            .is_some_and(|(column, _)| lookups(kind).iter().any(|l| l.column == column));
+        let sorted_by_lookup = query.sort.as_ref().is_some_and(|(column, _)| {
+            column == "connector" || lookups(kind).iter().any(|l| l.column == column)
+        });
         let mut select = Query::select();
         if search.is_none() && !sorted_by_lookup {
             // The page is chosen from the raw table alone (its primary key

@@ -33,19 +33,25 @@ impl fmt::Debug for SecretKey {
 impl SecretKey {
     /// The key from `hex` (64 hex digits), e.g. an environment variable named `source`.
     pub fn from_hex(hex: &str, source: &str) -> Result<Self, StoreError> {
-        let bytes = hex::decode(hex.trim()).map_err(|_| StoreError::Key {
+        let text = hex.trim();
+        let refuse = |reason: String| StoreError::Key {
             path: source.to_owned(),
-            reason: "not a hex-encoded key".into(),
-        })?;
-        if bytes.len() != 32 {
-            return Err(StoreError::Key {
-                path: source.to_owned(),
-                reason: format!(
-                    "expected 64 hex digits (256 bits), found {}",
-                    hex.trim().len()
-                ),
-            });
+            reason,
+        };
+        // The character itself is not shown: it may be part of a key.
+        if let Some(at) = text.chars().position(|c| !c.is_ascii_hexdigit()) {
+            return Err(refuse(format!(
+                "not a hex-encoded key: character {} is not a hex digit",
+                at + 1
+            )));
         }
+        if text.len() != 64 {
+            return Err(refuse(format!(
+                "expected 64 hex digits (256 bits), found {}",
+                text.len()
+            )));
+        }
+        let bytes = hex::decode(text).map_err(|e| refuse(format!("not a hex-encoded key: {e}")))?;
         Ok(SecretKey {
             key: *Key::from_slice(&bytes),
             source: source.to_owned(),
@@ -67,7 +73,7 @@ impl SecretKey {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent)
+                    crate::private_dir(parent)
                         .map_err(|e| error(format!("cannot create its folder: {e}")))?;
                 }
                 let key = XChaCha20Poly1305::generate_key(&mut OsRng);
@@ -225,5 +231,20 @@ mod tests {
                 .to_string()
                 .contains("expected 64 hex digits")
         );
+        // One digit short is counted, not called "not hex".
+        let short = SecretKey::from_hex(&"a".repeat(63), "INVHOST_SECRET_KEY")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            short.contains("expected 64 hex digits (256 bits), found 63"),
+            "{short}"
+        );
+        // A stray character is placed, never shown: it may be part of a key.
+        let typo = format!("{}Z{}", "a".repeat(10), "b".repeat(53));
+        let wrong = SecretKey::from_hex(&typo, "INVHOST_SECRET_KEY")
+            .unwrap_err()
+            .to_string();
+        assert!(wrong.contains("character 11 is not a hex digit"), "{wrong}");
+        assert!(!wrong.contains('Z') && !wrong.contains("aaaa"), "{wrong}");
     }
 }

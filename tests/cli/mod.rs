@@ -2,6 +2,7 @@
 
 pub(crate) mod consolidation;
 mod demo;
+mod hardening;
 mod plugin;
 mod publication;
 mod schedules;

@@ -660,6 +660,27 @@ async fn an_operator_follows_names_filters_the_log_and_keeps_schedules() {
         assert!(row.text().await.unwrap().contains(&device));
     }
     browser.screenshot("installations").await;
+    // An application's name leads to the product it was consolidated into.
+    browser
+        .click("main table tbody tr td a[href*='/explain/application']")
+        .await;
+    browser
+        .wait_text("main h2", "Installations by category and reason")
+        .await;
+    c.back().await.unwrap();
+    browser.wait_path("/console/inventory/installations").await;
+    // Every column sorts, the connector's name too.
+    browser.click("th a[href*='sort=connector']").await;
+    browser
+        .wait_text("main p", "rows in 'Default Inventory'")
+        .await;
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("sort=connector")
+    );
     browser
         .click("main table tbody tr td a[href*='/explain/device/']")
         .await;

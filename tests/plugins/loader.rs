@@ -152,7 +152,9 @@ fn a_plugin_someone_else_could_replace_is_refused() {
         "{error}"
     );
     assert!(
-        error.to_string().contains("writable by group or others (mode 775)"),
+        error
+            .to_string()
+            .contains("writable by group or others (mode 775)"),
         "{error}"
     );
 

@@ -16,6 +16,7 @@ on_both_backends!(
     process_log_filters_by_repository_status_and_time,
     interrupted_processes_are_failed,
     connectors_and_repositories_change_whole,
+    names_are_one_line_and_one_name_whatever_their_case,
 );
 
 fn process(repository_id: i64, action: &str) -> NewProcess {
@@ -198,6 +199,29 @@ async fn connectors_and_repositories_change_whole(db: &TestDb) {
     );
 }
 
+async fn names_are_one_line_and_one_name_whatever_their_case(db: &TestDb) {
+    let store = db.store().await;
+    // Names that would break a table, a one-line message or a log line.
+    for bad in [
+        "Lab\tB",
+        "Lab\nB",
+        "Lab\u{1b}[31m",
+        " Lab",
+        "",
+        &"x".repeat(101),
+    ] {
+        let error = store.create_repository(bad).await.unwrap_err();
+        assert!(matches!(error, StoreError::Refused(_)), "{bad:?}: {error}");
+        assert!(!error.to_string().contains('\n'), "{error}");
+    }
+    let lab = store.create_repository("Lab").await.unwrap();
+    // "lab" is "Lab": refused as a second one, found as the first.
+    let error = store.create_repository("LAB").await.unwrap_err();
+    assert!(matches!(error, StoreError::Duplicate { .. }), "{error}");
+    assert_eq!(store.repository("lab").await.unwrap().id, lab.id);
+    assert!(store.repository("Lab ").await.is_err());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_sqlite_file_is_a_clear_error() {
     let db = TestDb::sqlite();
@@ -227,7 +251,8 @@ async fn a_locked_sqlite_file_is_a_clear_error() {
     assert!(matches!(error, StoreError::Locked), "{error:?}");
     assert_eq!(
         error.to_string(),
-        "the repository database is locked by another invhost process; retry when it has finished"
+        "the repository database is locked by another process (another invhost, a backup, or a \
+         sqlite3 shell with a transaction open); retry when it has finished"
     );
     writer.finish(RunOutcome::Succeeded).await.unwrap();
     other.create_repository("Blocked").await.unwrap();

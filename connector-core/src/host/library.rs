@@ -41,9 +41,8 @@ pub(super) fn check_permissions(path: &Path) -> Result<PathBuf, LoadProblem> {
             return Err(untrusted(&real, owner(metadata.uid())));
         }
         for dir in real.ancestors().skip(1) {
-            let m = std::fs::metadata(dir).map_err(|e| {
-                LoadProblem::Unreadable(format!("{}: {e}", dir.display()))
-            })?;
+            let m = std::fs::metadata(dir)
+                .map_err(|e| LoadProblem::Unreadable(format!("{}: {e}", dir.display())))?;
             if m.uid() != 0 && m.uid() != me {
                 return Err(untrusted(dir, owner(m.uid())));
             }

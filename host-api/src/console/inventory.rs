@@ -20,6 +20,11 @@ use crate::auth::Authed;
 /// Rows per page of a table.
 const PAGE: usize = 50;
 
+/// The page asked for, kept where its offset cannot overflow.
+fn page_number(asked: Option<usize>) -> usize {
+    asked.unwrap_or(0).min(10_000_000)
+}
+
 /// The raw views the inventory page shows.
 const RAW_VIEWS: [View; 8] = [
     View::Devices,
@@ -92,7 +97,7 @@ pub(super) async fn inventory(
             None => (s.to_owned(), false),
         }),
     };
-    let page_no = query.page.unwrap_or(0);
+    let page_no = page_number(query.page);
     let (total, rows) = match tokio::join!(
         state.store.raw_count(repository.id, kind, &raw),
         state.store.raw_rows_where(
@@ -123,7 +128,7 @@ pub(super) async fn inventory(
     let explain_device = |name: &str| {
         href(
             &format!("/console/explain/device/{}", super::urlencode(name)),
-            &[("repository", repository.name.as_str())],
+            &[("repository", repository.name.as_str()), ("by", "name")],
         )
     };
     // The cells that lead somewhere: a device to its explanation, an
@@ -134,10 +139,19 @@ pub(super) async fn inventory(
             (View::Devices, "name") | (View::Installations, "device") if !value.is_empty() => {
                 html! { a href=(explain_device(&value)) { (value) } }
             }
-            (View::Installations | View::Applications, "application" | "name")
+            (View::Installations, "application") | (View::Applications, "name")
                 if !value.is_empty() =>
             {
-                html! { a href=(href("/console/product-usage", &[("repository", repository.name.as_str()), ("q", &value)])) { (value) } }
+                let key = if view == View::Installations {
+                    text(row.get("application_key"))
+                } else {
+                    text(row.get("source_key"))
+                };
+                html! { a href=(href("/console/explain/application", &[
+                    ("repository", repository.name.as_str()),
+                    ("connector", &text(row.get("connector"))),
+                    ("key", &key),
+                ])) title="The product it was consolidated into" { (value) } }
             }
             _ => html! { (value) },
         }
@@ -220,7 +234,7 @@ pub(super) async fn product_usage(
                 })
         })
         .collect();
-    let page_no = query.page.unwrap_or(0);
+    let page_no = page_number(query.page);
     let link = |page: usize| {
         href(
             "/console/product-usage",
@@ -294,7 +308,7 @@ async fn consolidated_page(
     let Ok(rows) = crate::routes::consolidated_rows(state, repository.id, spec.view).await else {
         return unavailable(who);
     };
-    let page_no = query.page.unwrap_or(0);
+    let page_no = page_number(query.page);
     let link = |page: usize| {
         href(
             spec.here,
@@ -381,10 +395,54 @@ pub(super) async fn reclaim(
     .await
 }
 
-/// Which repository an explanation is in.
+/// Which repository an explanation is in; `by=name` reads a device's
+/// path as its name even when it looks like an id.
 #[derive(Debug, Deserialize)]
 pub(super) struct ExplainQuery {
     repository: Option<String>,
+    by: Option<String>,
+}
+
+/// A raw application of a connector.
+#[derive(Debug, Deserialize)]
+pub(super) struct ApplicationQuery {
+    repository: Option<String>,
+    connector: String,
+    key: String,
+}
+
+/// The product page of a raw application, through the last consolidation.
+pub(super) async fn explain_application(
+    State(state): State<Arc<ApiState>>,
+    Operator(who): Operator,
+    Query(query): Query<ApplicationQuery>,
+) -> Response {
+    let found = async {
+        let (repository, _) = chosen_repository(&state, query.repository.as_deref()).await?;
+        let product = state
+            .store
+            .product_of_application(repository.id, &query.connector, &query.key)
+            .await?;
+        Ok::<_, anyhow::Error>((repository, product))
+    };
+    match found.await {
+        Ok((repository, Some(product))) => axum::response::Redirect::to(&href(
+            &format!("/console/explain/product/{product}"),
+            &[("repository", repository.name.as_str())],
+        ))
+        .into_response(),
+        Ok((repository, None)) => (
+            StatusCode::NOT_FOUND,
+            page(
+                "Not consolidated yet",
+                Some(&who),
+                "/console/product-usage",
+                html! { p.notice.bad { "The last consolidation of '" (repository.name) "' did not see this application: run Generate Report - Basic Inventory Consolidation." } },
+            ),
+        )
+            .into_response(),
+        Err(e) => failed(&who, e),
+    }
 }
 
 /// A record's fields as a two-column table.
@@ -422,7 +480,11 @@ pub(super) async fn explain_device(
 ) -> Response {
     let found = async {
         let (repository, _) = chosen_repository(&state, query.repository.as_deref()).await?;
-        let explained = state.store.explain_device(repository.id, &id).await?;
+        let explained = if query.by.as_deref() == Some("name") {
+            state.store.explain_device_named(repository.id, &id).await?
+        } else {
+            state.store.explain_device(repository.id, &id).await?
+        };
         Ok::<_, anyhow::Error>((repository, explained))
     };
     let (repository, explained) = match found.await {

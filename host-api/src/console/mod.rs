@@ -24,7 +24,10 @@ mod processes;
 mod schedules;
 
 use connectors::{connector_edit, connector_new, connectors};
-use inventory::{explain_device, explain_product, inventory, licences, product_usage, reclaim};
+use inventory::{
+    explain_application, explain_device, explain_product, inventory, licences, product_usage,
+    reclaim,
+};
 use processes::processes;
 use schedules::{schedule_edit, schedule_new, schedules};
 
@@ -59,6 +62,7 @@ pub fn routes() -> axum::Router<Arc<ApiState>> {
         .route("/console/schedules/{name}/edit", get(schedule_edit))
         .route("/console/explain/device/{id}", get(explain_device))
         .route("/console/explain/product/{id}", get(explain_product))
+        .route("/console/explain/application", get(explain_application))
         .route("/console/assets/{file}", get(asset))
         .layer(axum::middleware::map_response(secure))
 }

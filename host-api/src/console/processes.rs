@@ -38,7 +38,7 @@ impl LogQuery {
     }
 }
 
-fn process_cells(p: &ProcessView, may_cancel: bool) -> Markup {
+fn process_cells(p: &ProcessView, may_cancel: bool, shown: &dyn Fn(i64) -> bool) -> Markup {
     let source = if p.status == ProcessStatus::Running {
         p.progress.as_ref().unwrap_or(&p.counts)
     } else {
@@ -61,7 +61,11 @@ fn process_cells(p: &ProcessView, may_cancel: bool) -> Markup {
         td data-field="status" class=(format!("status-{}", p.status)) { (p.status) }
         td data-field="trigger" { (p.trigger) }
         td data-field="parent" {
-            @if let Some(parent) = p.parent_id { a href=(format!("#process-{parent}")) title="The process that queued this one" { "after " (parent) } }
+            @if let Some(parent) = p.parent_id {
+                @if shown(parent) {
+                    a href=(format!("#process-{parent}")) title="The process that queued this one" { "after " (parent) }
+                } @else { "after " (parent) }
+            }
         }
         td data-field="queued" { (p.queued_at.replace('T', " ").chars().take(19).collect::<String>()) }
         td data-field="duration" {
@@ -84,11 +88,11 @@ fn process_cells(p: &ProcessView, may_cancel: bool) -> Markup {
     }
 }
 
-fn process_row(p: &ProcessView, may_cancel: bool) -> Markup {
+fn process_row(p: &ProcessView, may_cancel: bool, shown: &dyn Fn(i64) -> bool) -> Markup {
     html! {
         tr id=(format!("process-{}", p.id)) data-id=(p.id) data-status=(p.status)
             data-started=[p.started_at.as_deref()] class=[p.parent_id.map(|_| "child")] {
-            (process_cells(p, may_cancel))
+            (process_cells(p, may_cancel, shown))
         }
     }
 }
@@ -174,6 +178,8 @@ pub(super) async fn processes(
         }
     };
     let filtered = query.params().iter().any(|(_, v)| !v.is_empty());
+    let ids: std::collections::HashSet<i64> = views.iter().map(|p| p.id).collect();
+    let shown = |id: i64| ids.contains(&id);
     // The stream follows the open processes shown from its first look:
     // one that ends before it starts still updates its row.
     let open: Vec<String> = views
@@ -203,11 +209,11 @@ pub(super) async fn processes(
                 @if may_cancel { th { span.visually-hidden { "Cancel" } } }
             } }
             tbody {
-                @for p in &views { (process_row(p, may_cancel)) }
+                @for p in &views { (process_row(p, may_cancel, &shown)) }
             }
         }
         @if views.is_empty() { p.empty { "No process matches." } }
-        template #process-row { (process_row(&empty, may_cancel)) }
+        template #process-row { (process_row(&empty, may_cancel, &|_| false)) }
     };
     page("Process log", Some(&who), "/console/processes", body).into_response()
 }

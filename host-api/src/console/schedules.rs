@@ -136,6 +136,9 @@ fn schedule_form(
                         select #(format!("step-{step}")) data-step {
                             option value="" { @if step == 0 { "choose an action" } @else { "none" } }
                             @for a in actions { option value=(a) selected[chosen == Some(a)] { (a) } }
+                            @if let Some(gone) = chosen.filter(|c| !actions.contains(c)) {
+                                option value=(gone) selected { (gone) " (no such action now)" }
+                            }
                         }
                     }
                 }

@@ -22,7 +22,7 @@ pub fn config(base: &Config) -> Result<Config> {
         std::fs::remove_dir_all(&dir)
             .with_context(|| format!("cannot reset the demo folder {}", dir.display()))?;
     }
-    std::fs::create_dir_all(&dir)
+    repo_store::private_dir(&dir)
         .with_context(|| format!("cannot create the demo folder {}", dir.display()))?;
     Ok(Config {
         database: format!("sqlite://{}?mode=rwc", dir.join("demo.db").display()),

@@ -18,14 +18,23 @@ pub const DEFAULT_SOURCE: &str = "default catalog";
 
 /// A rule file that cannot be used: which file, which line, why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {reason}")]
+#[error("{file}{}: {reason}", line_suffix(*.line))]
 pub struct CatalogError {
     /// The file (or `default catalog`).
     pub file: String,
-    /// 1-based line.
+    /// 1-based line; 0 when the fault is the file's, not a line's (it
+    /// cannot be read).
     pub line: usize,
     /// What is wrong.
     pub reason: String,
+}
+
+fn line_suffix(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}")
+    }
 }
 
 #[derive(Deserialize)]
@@ -430,5 +439,13 @@ mod tests {
                 .contains("matches neither a name nor a publisher"),
             "{err}"
         );
+        // A file that cannot be read is the file's fault, not a line's.
+        let err = Catalog::load(&["/nonexistent/rules.toml".into()]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("/nonexistent/rules.toml: cannot read the rule file"),
+            "{text}"
+        );
+        assert!(!text.contains(":0"), "{text}");
     }
 }

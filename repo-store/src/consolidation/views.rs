@@ -370,33 +370,75 @@ impl Store {
     ) -> Result<DeviceExplain, StoreError> {
         let id = match target.parse::<i64>() {
             Ok(id) => id,
-            Err(_) => {
-                let key = target.trim().to_lowercase();
-                let key = key.split('.').next().unwrap_or_default().to_owned();
-                let rows = self
-                    .cons_rows(
-                        "SELECT DISTINCT device_id FROM cons_device_sources WHERE repository_id = ? AND name_key = ? \
-                         ORDER BY device_id",
-                        vec![repository_id.into(), key.into()],
-                    )
-                    .await?;
-                match rows.as_slice() {
-                    [one] => int(one, "device_id")?,
-                    [] => return Err(not_found("device", target)),
-                    _ => {
-                        let ids: Vec<String> = rows
-                            .iter()
-                            .map(|r| int(r, "device_id").map(|id| id.to_string()))
-                            .collect::<Result<_, _>>()?;
-                        return Err(StoreError::Refused(format!(
-                            "{} consolidated devices are named '{target}' (ids {}); give the device's id",
-                            rows.len(),
-                            ids.join(", ")
-                        )));
-                    }
-                }
-            }
+            Err(_) => self.device_named(repository_id, target).await?,
         };
+        self.explain_device_id(repository_id, id, target).await
+    }
+
+    /// [`Store::explain_device`] of the device with this name, even one
+    /// that looks like a number (an asset tag).
+    pub async fn explain_device_named(
+        &self,
+        repository_id: i64,
+        name: &str,
+    ) -> Result<DeviceExplain, StoreError> {
+        let id = self.device_named(repository_id, name).await?;
+        self.explain_device_id(repository_id, id, name).await
+    }
+
+    /// The consolidated device of this name (case and domain suffix
+    /// ignored); several of that name are refused with their ids.
+    async fn device_named(&self, repository_id: i64, target: &str) -> Result<i64, StoreError> {
+        let key = target.trim().to_lowercase();
+        let key = key.split('.').next().unwrap_or_default().to_owned();
+        let rows = self
+            .cons_rows(
+                "SELECT DISTINCT device_id FROM cons_device_sources WHERE repository_id = ? AND name_key = ? \
+                 ORDER BY device_id",
+                vec![repository_id.into(), key.into()],
+            )
+            .await?;
+        match rows.as_slice() {
+            [one] => int(one, "device_id"),
+            [] => Err(not_found("device", target)),
+            _ => {
+                let ids: Vec<String> = rows
+                    .iter()
+                    .map(|r| int(r, "device_id").map(|id| id.to_string()))
+                    .collect::<Result<_, _>>()?;
+                Err(StoreError::Refused(format!(
+                    "{} consolidated devices are named '{target}' (ids {}); give the device's id",
+                    rows.len(),
+                    ids.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// The product a raw application (connector name, source key) was
+    /// consolidated into, if the last consolidation saw it.
+    pub async fn product_of_application(
+        &self,
+        repository_id: i64,
+        connector: &str,
+        source_key: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let rows = self
+            .cons_rows(
+                "SELECT t.product_id FROM cons_titles t JOIN connectors c ON c.id = t.connector_id \
+                 WHERE t.repository_id = ? AND c.name = ? AND t.source_key = ?",
+                vec![repository_id.into(), connector.into(), source_key.into()],
+            )
+            .await?;
+        rows.first().map(|row| int(row, "product_id")).transpose()
+    }
+
+    async fn explain_device_id(
+        &self,
+        repository_id: i64,
+        id: i64,
+        target: &str,
+    ) -> Result<DeviceExplain, StoreError> {
         let device = self
             .cons_rows(
                 "SELECT id, name, serial_number, entra_device_id, manufacturer, model, operating_system, \

@@ -10,6 +10,7 @@ mod m20261201_000004_queue;
 mod m20261201_000005_schedules;
 mod m20261201_000006_accounts;
 mod m20261201_000007_progress;
+mod m20261201_000008_names;
 
 pub(crate) use m20261126_000003_consolidated::table_names as consolidated_tables;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_schedules::Migration),
             Box::new(m20261201_000006_accounts::Migration),
             Box::new(m20261201_000007_progress::Migration),
+            Box::new(m20261201_000008_names::Migration),
         ]
     }
 }

@@ -1,0 +1,114 @@
+//! What a careless or hostile local user must not get away with: files
+//! other users could read, names that break tables and logs.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::Invhost;
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// `invhost` run with umask 000: whatever it creates is as open as it
+/// itself asks for.
+fn open_umask(invhost: &Invhost, args: &[&str]) -> std::process::Command {
+    let mut cmd = invhost.cmd();
+    cmd.args(args);
+    // SAFETY: umask is async-signal-safe and touches nothing but the mask.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0);
+            Ok(())
+        });
+    }
+    cmd
+}
+
+#[test]
+fn the_data_directory_and_the_database_are_private_whatever_the_umask() {
+    let invhost = Invhost::new();
+    let data = invhost.data_dir();
+    let db = data.join("invhost.db");
+    let output = open_umask(&invhost, &["repository", "add", "Lab"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    assert_eq!(mode(&db), 0o600, "the database");
+
+    // While a host runs, SQLite keeps its -wal and -shm files: private too.
+    let mut serve = open_umask(&invhost, &["serve", "--listen", "off"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (wal, shm) = (data.join("invhost.db-wal"), data.join("invhost.db-shm"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(wal.exists() && shm.exists()) {
+        assert!(Instant::now() < deadline, "no -wal and -shm files");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let modes = (mode(&wal), mode(&shm));
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(modes, (0o600, 0o600), "the -wal and -shm files");
+
+    // A database other users may read is refused, with the command to run.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, _, stderr) = invhost.run(&["repository", "list"]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("other users may read the inventory in it (mode 644)")
+            && stderr.contains(&format!("chmod 600 {}", db.display())),
+        "{stderr}"
+    );
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (code, _, stderr) = invhost.run(&["repository", "list"]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn names_hold_no_control_characters_and_ignore_case() {
+    let db = crate::store::support::TestDb::sqlite();
+    let s = crate::cli::workflow::Setup::new(&db);
+    let folder = format!("folder={}", s.folder().display());
+    let add = |name: &str| {
+        s.invhost.run(&[
+            "connector",
+            "add",
+            "--type",
+            "csv-inventory",
+            "--name",
+            name,
+            "--param",
+            &folder,
+        ])
+    };
+    for bad in ["Con\ttoso", "Con\ntoso", "Con\u{1b}[2Jtoso"] {
+        let (code, stdout, stderr) = add(bad);
+        assert_ne!(code, 0, "{bad:?} was accepted: {stdout}");
+        assert!(stderr.contains("control characters"), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    }
+    s.add_csv("Contoso");
+    let (code, _, stderr) = add("contoso");
+    assert_ne!(code, 0);
+    assert!(stderr.contains("already exists"), "{stderr}");
+    // The name is found whatever its case.
+    let shown = s.json(&["connector", "show", "CONTOSO"]);
+    assert_eq!(shown["name"], "Contoso", "{shown}");
+    let (code, _, stderr) = s.invhost.run(&["repository", "add", "Lab\tB"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("control characters"), "{stderr}");
+}
