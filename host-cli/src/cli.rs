@@ -16,6 +16,7 @@ use crate::commands::{
     process_log::ProcessLogArgs,
     repository::RepositoryCommand,
     schedule::ScheduleCommand,
+    secrets::SecretsCommand,
     serve::ServeArgs,
 };
 
@@ -66,6 +67,9 @@ pub enum Command {
     /// Inventory repositories: list, add, clear.
     #[command(subcommand)]
     Repository(RepositoryCommand),
+    /// The key of connector secrets: new-key, rekey.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
     /// Connectors: add, list, show, edit, remove, test.
     #[command(subcommand)]
     Connector(ConnectorCommand),

@@ -192,7 +192,7 @@ pub async fn create(
     handle
         .prepare(&parameters)
         .map_err(|e| anyhow!(e.message))?;
-    let key = host.key()?;
+    let key = host.key_for_new_secrets(store).await?;
     let new = NewConnector {
         name: name.to_owned(),
         connector_type: connector_type.to_owned(),
@@ -217,23 +217,80 @@ pub async fn edit(
         .require(&row.connector_type)
         .map_err(|e| anyhow!(e))?;
     let key = host.key()?;
-    let current = store.connector_parameters(&row, &key)?;
-    let parameters = build_parameters(
-        handle,
-        current,
-        &ParameterInput {
-            prompt: None,
-            ..input.clone()
-        },
-    )?;
+    let input = ParameterInput {
+        prompt: None,
+        ..input.clone()
+    };
+    let secret_keys = secret_keys(handle);
+    let current = match store.connector_parameters(&row, &key) {
+        Ok(current) => current,
+        // Secrets this key cannot decrypt (the key was lost and a new one
+        // started): the plain parameters can still change, and secrets
+        // given again replace the undecryptable ones, all of them at once.
+        Err(repo_store::StoreError::Secrets(_)) => {
+            return edit_undecryptable(store, handle, &row, &input, run_consolidation, &key).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let parameters = build_parameters(handle, current, &input)?;
     Ok(store
         .update_connector(
             row.id,
             &parameters,
-            &secret_keys(handle),
+            &secret_keys,
             run_consolidation.unwrap_or(row.run_consolidation),
             &key,
         )
+        .await?)
+}
+
+async fn edit_undecryptable(
+    store: &Store,
+    handle: &ConnectorHandle,
+    row: &ConnectorRow,
+    input: &ParameterInput,
+    run_consolidation: Option<bool>,
+    key: &SecretKey,
+) -> Result<ConnectorRow> {
+    let secret_keys = secret_keys(handle);
+    let plain = store.connector_plain_parameters(row)?;
+    let given: Vec<&String> = input.secrets.iter().map(|(k, _)| k).collect();
+    let run_consolidation = run_consolidation.unwrap_or(row.run_consolidation);
+    if given.is_empty() {
+        // Only plain parameters change; validate them with the secrets
+        // standing in as set.
+        let mut check = plain.clone();
+        for k in &secret_keys {
+            check.insert(k.clone(), Value::String("(set)".into()));
+        }
+        let parameters = build_parameters(handle, check, input)?;
+        return Ok(store
+            .update_connector_plain(row.id, &parameters, &secret_keys, run_consolidation)
+            .await?);
+    }
+    let parameters = build_parameters(handle, plain, input)?;
+    let missing: Vec<&String> = handle
+        .info()
+        .parameters
+        .fields
+        .iter()
+        .filter(|f| f.kind.is_secret() && f.required && !f.deprecated)
+        .map(|f| &f.key)
+        .filter(|k| !parameters.contains(k))
+        .collect();
+    anyhow::ensure!(
+        missing.is_empty(),
+        "connector '{}' has secrets this key cannot decrypt; give every secret again together \
+         (missing: {})",
+        row.name,
+        missing
+            .iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(store
+        .update_connector(row.id, &parameters, &secret_keys, run_consolidation, key)
         .await?)
 }
 
@@ -308,17 +365,32 @@ pub struct ConnectorView {
     pub last_test_report: Option<Value>,
 }
 
-/// The view of a connector; never holds a secret value.
-pub fn view(host: &Host, row: &ConnectorRow, key: &SecretKey) -> Result<ConnectorView> {
-    let parameters = host_parameters(row, key)?;
+/// What a secret shows when the key in hand cannot decrypt it.
+pub const UNDECRYPTABLE: &str = "(set, cannot be decrypted with this key)";
+
+/// The view of a connector; never holds a secret value. Without a key, or
+/// with one that does not decrypt its secrets, it still shows: each secret
+/// as [`UNDECRYPTABLE`].
+pub fn view(host: &Host, row: &ConnectorRow, key: Option<&SecretKey>) -> Result<ConnectorView> {
     let secret_keys: Vec<String> = host
         .registry()
         .connector(&row.connector_type)
         .map(secret_keys)
         .unwrap_or_default();
+    let parameters = match key.map(|key| host_parameters(row, key)) {
+        Some(Ok(parameters)) => parameters,
+        _ => {
+            let plain: Value = serde_json::from_str(&row.parameters)?;
+            let mut parameters = Parameters::from_json(plain).map_err(|e| anyhow!(e))?;
+            for k in &secret_keys {
+                parameters.insert(k.clone(), Value::String(UNDECRYPTABLE.into()));
+            }
+            parameters
+        }
+    };
     let mut shown = BTreeMap::new();
     for (k, v) in parameters.as_map() {
-        let v = if secret_keys.contains(k) {
+        let v = if secret_keys.contains(k) && v != UNDECRYPTABLE {
             Value::String("(set)".into())
         } else {
             v.clone()

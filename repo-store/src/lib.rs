@@ -42,7 +42,7 @@ pub use entities::{
     schedule::Model as ScheduleRow, user::Model as UserRow,
 };
 pub use error::StoreError;
-pub use mutations::{NewConnector, NewProcess};
+pub use mutations::{NewConnector, NewProcess, Rekeyed};
 pub use queries::{Page, ProcessFilter, ProcessStats, RawQuery};
 pub use queue::CancelOutcome;
 pub use schedules::{Firing, NewSchedule, ScheduleChange};

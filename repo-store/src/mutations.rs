@@ -196,6 +196,61 @@ impl Store {
         Ok(row.update(&self.db).await?)
     }
 
+    /// Replaces a connector's plain parameters and flag, its encrypted
+    /// secrets left as they are (they may not decrypt with the key in hand).
+    pub async fn update_connector_plain(
+        &self,
+        id: i64,
+        parameters: &Parameters,
+        secret_keys: &[String],
+        run_consolidation: bool,
+    ) -> Result<connector::Model, StoreError> {
+        let mut plain = Map::new();
+        for (k, v) in parameters.as_map() {
+            if !secret_keys.iter().any(|s| s == k) {
+                plain.insert(k.clone(), v.clone());
+            }
+        }
+        let row = connector::ActiveModel {
+            id: Set(id),
+            parameters: Set(Value::Object(plain).to_string()),
+            run_consolidation: Set(run_consolidation),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        Ok(row.update(&self.db).await?)
+    }
+
+    /// Re-encrypts every connector's secrets under `new`: those `old`
+    /// decrypts, in one transaction. Returns the names re-encrypted, those
+    /// already under `new`, and those neither key decrypts.
+    pub async fn rekey(&self, old: &SecretKey, new: &SecretKey) -> Result<Rekeyed, StoreError> {
+        let txn = self.db.begin().await?;
+        let mut done = Rekeyed::default();
+        for row in connector::Entity::find().all(&txn).await? {
+            if new.decrypt(&row.secrets).is_ok() {
+                done.already.push(row.name);
+                continue;
+            }
+            let Ok(plain) = old.decrypt(&row.secrets) else {
+                done.undecryptable.push(row.name);
+                continue;
+            };
+            let secrets = new.encrypt(&plain)?;
+            connector::ActiveModel {
+                id: Set(row.id),
+                secrets: Set(secrets),
+                updated_at: Set(Utc::now()),
+                ..Default::default()
+            }
+            .update(&txn)
+            .await?;
+            done.rekeyed.push(row.name);
+        }
+        txn.commit().await?;
+        Ok(done)
+    }
+
     /// Removes a connector, and with `purge_data` its raw rows in every repository.
     pub async fn delete_connector(&self, id: i64, purge_data: bool) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
@@ -341,6 +396,17 @@ impl Store {
         row.update(&self.db).await?;
         Ok(())
     }
+}
+
+/// What [`Store::rekey`] did, by connector name.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Rekeyed {
+    /// Re-encrypted from the old key to the new one.
+    pub rekeyed: Vec<String>,
+    /// Already encrypted with the new key.
+    pub already: Vec<String>,
+    /// Decrypted by neither key: their secrets must be entered again.
+    pub undecryptable: Vec<String>,
 }
 
 /// Longest connector or repository name, in characters.

@@ -118,6 +118,20 @@ impl Store {
         }
     }
 
+    /// A connector's parameters without its secrets (no key needed).
+    pub fn connector_plain_parameters(
+        &self,
+        row: &connector::Model,
+    ) -> Result<Parameters, StoreError> {
+        let plain = serde_json::from_str(&row.parameters).map_err(|e| {
+            StoreError::Db(format!(
+                "connector '{}' has unreadable parameters: {e}",
+                row.name
+            ))
+        })?;
+        Parameters::from_json(plain).map_err(StoreError::Db)
+    }
+
     /// A connector's parameters with its secrets decrypted.
     pub fn connector_parameters(
         &self,

@@ -58,8 +58,69 @@ impl SecretKey {
         })
     }
 
-    /// The key in `path`, created with owner-only permissions when missing.
-    /// A key file that group or others may read is refused.
+    /// The key in `path`; a missing file is an error (a key is never
+    /// created behind the operator's back: see [`SecretKey::create`]). A key
+    /// file that group or others may read is refused.
+    pub fn load(path: &Path) -> Result<Self, StoreError> {
+        let shown = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                check_private(path).map_err(|reason| StoreError::Key {
+                    path: shown.clone(),
+                    reason,
+                })?;
+                Self::from_hex(&text, &shown)
+            }
+            Err(e) => Err(StoreError::Key {
+                path: shown,
+                reason: if e.kind() == std::io::ErrorKind::NotFound {
+                    "there is no key file".into()
+                } else {
+                    format!("cannot read: {e}")
+                },
+            }),
+        }
+    }
+
+    /// Creates a new key file at `path` (owner-only, its folder 0700); an
+    /// existing file is never replaced.
+    pub fn create(path: &Path) -> Result<Self, StoreError> {
+        let shown = path.display().to_string();
+        let error = |reason: String| StoreError::Key {
+            path: shown.clone(),
+            reason,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::private_dir(parent)
+                .map_err(|e| error(format!("cannot create its folder: {e}")))?;
+        }
+        let key = XChaCha20Poly1305::generate_key(&mut OsRng);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
+            .open(path)
+            .map_err(|e| error(format!("cannot create: {e}")))?;
+        writeln!(file, "{}", hex::encode(key)).map_err(|e| error(format!("cannot write: {e}")))?;
+        file.sync_all()
+            .map_err(|e| error(format!("cannot write: {e}")))?;
+        tracing::info!(path = %shown, "Created a new secret key file.");
+        Ok(SecretKey { key, source: shown })
+    }
+
+    /// The key of `INVHOST_SECRET_KEY`, when it is set.
+    pub fn from_env() -> Option<Result<Self, StoreError>> {
+        match std::env::var("INVHOST_SECRET_KEY") {
+            Ok(hex) if !hex.trim().is_empty() => Some(Self::from_hex(&hex, "INVHOST_SECRET_KEY")),
+            _ => None,
+        }
+    }
+
+    /// The key in `path`, created with owner-only permissions when missing
+    /// (for tests and tools; the host creates keys only as
+    /// [`SecretKey::create`] says). A key file that group or others may
+    /// read is refused.
     pub fn load_or_create(path: &Path) -> Result<Self, StoreError> {
         let shown = path.display().to_string();
         let error = |reason: String| StoreError::Key {

@@ -1352,7 +1352,9 @@ async fn browser_sessions_connector_secrets_and_metrics(db: &TestDb) {
     };
     let (ghost, sam) = (mean(&ghost), mean(&sam));
     assert!(
-        ghost / sam > 0.5 && ghost / sam < 2.0,
+        // Skipping the hash for an unknown name would be ~100 times
+        // faster; the bounds leave room for a busy two-core machine.
+        ghost / sam > 0.25 && ghost / sam < 4.0,
         "a wrong name takes {ghost:.3} s, a wrong password {sam:.3} s"
     );
     let fifth = sign_in("sam", "still wrong").await.unwrap();

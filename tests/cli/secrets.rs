@@ -7,7 +7,10 @@ use crate::support::Invhost;
 
 const SECRET: &str = "Xq7~vErY-s3cret.Value_4Graph";
 
-on_both_backends!(a_secret_never_leaks);
+on_both_backends!(
+    a_secret_never_leaks,
+    a_lost_key_is_never_replaced_behind_the_operators_back
+);
 
 async fn a_secret_never_leaks(db: &TestDb) {
     let mut invhost = Invhost::new();
@@ -205,4 +208,128 @@ async fn a_real_sync_leaks_neither_secret_nor_token() {
         !transcript.to_ascii_lowercase().contains("bearer "),
         "an Authorization header leaked"
     );
+}
+
+async fn a_lost_key_is_never_replaced_behind_the_operators_back(db: &TestDb) {
+    let mut invhost = Invhost::new();
+    invhost.database = Some(db.url.clone());
+    invhost.env.push(("O365_SECRET".into(), SECRET.into()));
+    let run = |invhost: &Invhost, args: &[&str]| {
+        let (code, stdout, stderr) = invhost.run(args);
+        (code, format!("{stdout}{stderr}"))
+    };
+    let ok = |invhost: &Invhost, args: &[&str]| {
+        let (code, out) = run(invhost, args);
+        assert_eq!(code, 0, "{args:?}: {out}");
+        out
+    };
+    let add = |invhost: &Invhost, name: &str| {
+        run(
+            invhost,
+            &[
+                "connector",
+                "add",
+                "--type",
+                "o365",
+                "--name",
+                name,
+                "--param",
+                "tenant_id=contoso.onmicrosoft.com",
+                "--param",
+                "client_id=8c3f1f0e-7d0e-4a41-9d3c-1b2a3c4d5e6f",
+                "--secret",
+                "client_secret=env:O365_SECRET",
+            ],
+        )
+    };
+    let shown = |invhost: &Invhost, name: &str| -> serde_json::Value {
+        serde_json::from_str(&ok(invhost, &["connector", "show", name, "--json"])).unwrap()
+    };
+    // The first secret creates the key in the data directory.
+    assert_eq!(add(&invhost, "A").0, 0);
+    assert_eq!(add(&invhost, "B").0, 0);
+    let key = invhost.data_dir().join("secret.key");
+    let backup = invhost.home.path().join("secret.key.backup");
+    std::fs::copy(&key, &backup).unwrap();
+    std::fs::remove_file(&key).unwrap();
+
+    // Lost: listing still works and creates nothing; what needs the key
+    // says what to do; nothing quietly writes a new key.
+    let listed = ok(&invhost, &["connector", "list", "--json"]);
+    assert!(
+        listed.contains("(set, cannot be decrypted with this key)"),
+        "{listed}"
+    );
+    let (code, out) = run(&invhost, &["connector", "test", "A"]);
+    assert_ne!(code, 0);
+    assert!(
+        out.contains("secret key file")
+            && out.contains("is missing")
+            && out.contains("secrets new-key"),
+        "{out}"
+    );
+    let (code, out) = add(&invhost, "C");
+    assert_ne!(code, 0, "{out}");
+    assert!(!key.exists(), "a key was created while secrets exist");
+
+    // A mistyped key file path creates neither a folder nor a key.
+    let mut typo = Invhost {
+        home: tempfile::tempdir().unwrap(),
+        database: invhost.database.clone(),
+        plugin_dir: None,
+        env: invhost.env.clone(),
+    };
+    let wrong = invhost.home.path().join("no-such-dir/secret.kee");
+    typo.env.push((
+        "INVHOST_SECRET_KEY_FILE".into(),
+        wrong.display().to_string(),
+    ));
+    let (code, out) = run(&typo, &["connector", "test", "A"]);
+    assert_ne!(code, 0);
+    assert!(out.contains("there is no secret key file at"), "{out}");
+    assert!(!wrong.parent().unwrap().exists(), "a folder was created");
+
+    // A new key, on purpose: plain parameters can change, a secret given
+    // again replaces the undecryptable one.
+    let started = ok(&invhost, &["secrets", "new-key"]);
+    assert!(
+        started.contains("Connector 'A'") && started.contains("Connector 'B'"),
+        "{started}"
+    );
+    let (code, out) = run(&invhost, &["secrets", "new-key"]);
+    assert_ne!(code, 0, "a second new-key replaced the key: {out}");
+    ok(
+        &invhost,
+        &["connector", "edit", "A", "--param", "report_period=D90"],
+    );
+    assert_eq!(shown(&invhost, "A")["parameters"]["report_period"], "D90");
+    assert_eq!(
+        shown(&invhost, "A")["parameters"]["client_secret"],
+        "(set, cannot be decrypted with this key)"
+    );
+    ok(
+        &invhost,
+        &[
+            "connector",
+            "edit",
+            "A",
+            "--secret",
+            "client_secret=env:O365_SECRET",
+        ],
+    );
+    assert_eq!(shown(&invhost, "A")["parameters"]["client_secret"], "(set)");
+
+    // The old key turns up: rekey moves B's secrets under the new key.
+    let backup_arg = backup.display().to_string();
+    let rekeyed: serde_json::Value = serde_json::from_str(&ok(
+        &invhost,
+        &["secrets", "rekey", "--old-key-file", &backup_arg, "--json"],
+    ))
+    .unwrap();
+    assert_eq!(rekeyed["rekeyed"], serde_json::json!(["B"]), "{rekeyed}");
+    assert_eq!(rekeyed["already"], serde_json::json!(["A"]), "{rekeyed}");
+    assert_eq!(shown(&invhost, "B")["parameters"]["client_secret"], "(set)");
+    let all = ok(&invhost, &["connector", "list", "--json"]);
+    assert!(!all.contains("cannot be decrypted"), "{all}");
+    assert!(!all.contains(SECRET));
 }

@@ -222,7 +222,8 @@ pub(super) async fn connector_edit(
             .registry()
             .require(&row.connector_type)
             .map_err(|e| anyhow::anyhow!(e))?;
-        let view = host_engine::connectors::view(&state.host, &row, &state.host.key()?)?;
+        let view =
+            host_engine::connectors::view(&state.host, &row, state.host.key().ok().as_ref())?;
         Ok::<_, anyhow::Error>((row, handle, view))
     };
     let (row, handle, view) = match loaded.await {

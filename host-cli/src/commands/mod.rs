@@ -11,6 +11,7 @@ pub mod process;
 pub mod process_log;
 pub mod repository;
 pub mod schedule;
+pub mod secrets;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -37,6 +38,7 @@ pub fn exec(cli: Cli) -> Result<ExitCode> {
             Command::Plugin(command) => plugin::exec(command, &host.config, &global),
             Command::Repository(command) => repository::exec(command, &host, json).await,
             Command::Connector(command) => connector::exec(command, &host, json).await,
+            Command::Secrets(command) => secrets::exec(command, &host, json).await,
             Command::Action(command) => action::exec(command, &host, json).await,
             Command::Execute(args) => execute::exec(args, &host, json).await,
             Command::ProcessLog(args) => process_log::exec(args, &host, json).await,
