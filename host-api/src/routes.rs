@@ -861,6 +861,7 @@ pub async fn inventory_view(
         let raw = repo_store::RawQuery {
             search: query.q.clone(),
             sort,
+            ..Default::default()
         };
         if csv {
             let name = format!("{}-{}.csv", repository.name, parsed.name());
@@ -1080,7 +1081,9 @@ fn to_csv(rows: &[Value], header: bool) -> ApiResult<String> {
 }
 
 /// Every matching raw row as CSV, read [`CSV_PAGE`] rows at a time, so a
-/// download of a million rows holds one page in memory.
+/// download of a million rows holds one page in memory. In the default
+/// order each page starts after the last row of the one before (a deep page
+/// costs what the first does); a sorted download pages by offset.
 fn raw_csv(
     state: Arc<ApiState>,
     repository_id: i64,
@@ -1088,20 +1091,23 @@ fn raw_csv(
     query: repo_store::RawQuery,
     offset: u64,
 ) -> impl futures_util::Stream<Item = Result<String, std::io::Error>> {
-    futures_util::stream::unfold(Some(offset), move |next| {
-        let (state, query) = (Arc::clone(&state), query.clone());
+    let keyed = query.sort.is_none();
+    futures_util::stream::unfold(Some((offset, None::<(i64, String)>)), move |next| {
+        let (state, mut query) = (Arc::clone(&state), query.clone());
         async move {
-            let at = next?;
+            let (at, after) = next?;
+            let first = at == offset;
             let page = repo_store::Page {
                 limit: CSV_PAGE,
-                offset: at,
+                offset: if keyed && !first { 0 } else { at },
             };
-            let rows = match state
+            query.after = after;
+            let (rows, last) = match state
                 .store
-                .raw_rows_where(repository_id, kind, page, &query)
+                .raw_rows_keyed(repository_id, kind, page, &query)
                 .await
             {
-                Ok(rows) => rows,
+                Ok(page) => page,
                 Err(e) => {
                     tracing::error!(error = %e, "A CSV download failed.");
                     return Some((Err(std::io::Error::other("the download failed")), None));
@@ -1109,11 +1115,14 @@ fn raw_csv(
             };
             let full = rows.len() as u64 == CSV_PAGE;
             let rows: Vec<Value> = rows.into_iter().map(Value::Object).collect();
-            let text = match to_csv(&rows, at == offset) {
+            let text = match to_csv(&rows, first) {
                 Ok(text) => text,
-                Err(_) => return Some((Err(std::io::Error::other("the download failed")), None)),
+                Err(_) => {
+                    return Some((Err(std::io::Error::other("the download failed")), None));
+                }
             };
-            Some((Ok(text), full.then_some(at + CSV_PAGE)))
+            let next = (at + CSV_PAGE, if keyed { last } else { None });
+            Some((Ok(text), full.then_some(next)))
         }
     })
 }

@@ -38,9 +38,12 @@ impl Host {
     /// the staging tables of syncs that will never publish.
     pub async fn store(&self) -> Result<Store> {
         let store = Store::connect(&self.config.database).await?;
-        super::processes::recover(&store, &self.config.data_dir, self.config.heartbeat_timeout)
-            .await
-            .context("checking for interrupted processes")?;
+        // A read-only copy has no processes of this host to recover.
+        if !store.read_only() {
+            super::processes::recover(&store, &self.config.data_dir, self.config.heartbeat_timeout)
+                .await
+                .context("checking for interrupted processes")?;
+        }
         Ok(store)
     }
 

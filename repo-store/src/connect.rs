@@ -58,6 +58,7 @@ pub struct Store {
     pub(crate) db: DatabaseConnection,
     backend: Backend,
     url: String,
+    read_only: bool,
 }
 
 impl Store {
@@ -89,20 +90,40 @@ impl Store {
             .sqlx_logging(false)
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(60));
+        let mut read_only = false;
         if backend == Backend::Sqlite {
+            let asked_read_only = url
+                .split_once('?')
+                .is_some_and(|(_, query)| query.split('&').any(|p| p == "mode=ro"));
             if let Some(path) = sqlite_path(url) {
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    crate::private_dir(parent).map_err(|e| {
-                        connect_error(format!("cannot create {}: {e}", parent.display()))
-                    })?;
+                // A copy for auditors, a file on a read-only mount: opened
+                // read-only, so that reading works and a write says why not.
+                read_only = asked_read_only || cannot_write(&path);
+                if read_only {
+                    if !path.exists() {
+                        return Err(connect_error(format!(
+                            "there is no database at {} to open read-only",
+                            path.display()
+                        )));
+                    }
+                } else {
+                    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                        crate::private_dir(parent).map_err(|e| {
+                            connect_error(format!("cannot create {}: {e}", parent.display()))
+                        })?;
+                    }
+                    private_database(&path).map_err(connect_error)?;
                 }
-                private_database(&path).map_err(connect_error)?;
             }
             let busy_timeout = store_options.busy_timeout;
             options.max_connections(4).map_sqlx_sqlite_opts(move |o| {
-                o.create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                let o = if read_only {
+                    o.read_only(true).create_if_missing(false)
+                } else {
+                    o.create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                };
+                o.synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(busy_timeout)
                     .foreign_keys(true)
                     // Prepared multi-row upserts are large: keep few.
@@ -123,10 +144,19 @@ impl Store {
             db,
             backend,
             url: redacted,
+            read_only,
         };
         store.migrate().await?;
-        store.ensure_default_repository().await?;
+        if !read_only {
+            store.ensure_default_repository().await?;
+        }
         Ok(store)
+    }
+
+    /// True for a SQLite database opened read-only (`mode=ro`, or a file
+    /// this process cannot write): reads work, writes are refused.
+    pub fn read_only(&self) -> bool {
+        self.read_only
     }
 
     /// Which database this is.
@@ -172,6 +202,16 @@ impl Store {
                 .map_err(migrate_error)?;
             if pending.is_empty() {
                 return Ok(());
+            }
+            if self.read_only {
+                return Err(StoreError::Migrate {
+                    url: self.url.clone(),
+                    reason: format!(
+                        "the database is read-only and {} schema change(s) of this invhost are \
+                         not applied yet; open it once read-write to upgrade it",
+                        pending.len()
+                    ),
+                });
             }
             if self.backend == Backend::Sqlite {
                 // sea-orm-migration wraps migrations in a transaction on
@@ -296,6 +336,18 @@ fn probe_tcp(url: &str) -> Result<(), String> {
         }
     }
     Err(format!("nothing answers at {last}"))
+}
+
+/// True when the database file exists and this process may not write it
+/// (its mode, a read-only mount).
+fn cannot_write(path: &std::path::Path) -> bool {
+    match std::fs::OpenOptions::new().write(true).open(path) {
+        Ok(_) => false,
+        Err(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        ),
+    }
 }
 
 /// A SQLite database only its owner may read: created 0600 whatever the

@@ -37,6 +37,12 @@ pub enum StoreError {
         /// What failed.
         reason: String,
     },
+    /// The SQLite database was opened read-only and a command would change it.
+    #[error(
+        "the repository database is read-only (opened with mode=ro, or its file cannot be \
+         written here): this command would change it; reading commands work"
+    )]
+    ReadOnly,
     /// Another process holds the SQLite database.
     #[error(
         "the repository database is locked by another process (another invhost, a backup, or a \
@@ -88,6 +94,8 @@ impl From<sea_orm::DbErr> for StoreError {
         let text = error.to_string();
         if text.contains("database is locked") || text.contains("SQLITE_BUSY") {
             StoreError::Locked
+        } else if text.contains("readonly database") || text.contains("SQLITE_READONLY") {
+            StoreError::ReadOnly
         } else {
             StoreError::Db(text)
         }

@@ -43,6 +43,10 @@ pub struct RawQuery {
     pub search: Option<String>,
     /// A column to order by, and whether descending.
     pub sort: Option<(String, bool)>,
+    /// Only rows after this key (connector id, source key) in the default
+    /// order (no `sort`): pages that cost the same at any depth, for reading
+    /// every row a page at a time (see [`Store::raw_rows_keyed`]).
+    pub after: Option<(i64, String)>,
 }
 
 /// Which processes to list.
@@ -354,6 +358,26 @@ impl Store {
         page: Page,
         query: &RawQuery,
     ) -> Result<Vec<Map<String, Value>>, StoreError> {
+        Ok(self
+            .raw_rows_keyed(repository_id, kind, page, query)
+            .await?
+            .0)
+    }
+
+    /// [`Store::raw_rows_where`], with the key of the page's last row: give
+    /// it as [`RawQuery::after`] (offset 0) for the next page.
+    pub async fn raw_rows_keyed(
+        &self,
+        repository_id: i64,
+        kind: RecordKind,
+        page: Page,
+        query: &RawQuery,
+    ) -> Result<(Vec<Map<String, Value>>, Option<(i64, String)>), StoreError> {
+        if query.after.is_some() && query.sort.is_some() {
+            return Err(StoreError::Refused(
+                "rows after a key are read in the default order only".into(),
+            ));
+        }
         let table = raw_table(kind)
             .ok_or_else(|| StoreError::Db(format!("no table holds {kind} records")))?;
         let r = Alias::new("r");
@@ -408,6 +432,9 @@ impl Store {
                 .and_where(Expr::col((r.clone(), Alias::new("repository_id"))).eq(repository_id))
                 .limit(page.limit)
                 .offset(page.offset);
+            if let Some(after) = after_key(&r, query) {
+                page_rows.and_where(after);
+            }
             for column in table.all_columns() {
                 page_rows.column((r.clone(), Alias::new(column)));
             }
@@ -421,6 +448,9 @@ impl Store {
                 .offset(page.offset);
             if let Some(condition) = search {
                 select.cond_where(condition);
+            }
+            if let Some(after) = after_key(&r, query) {
+                select.and_where(after);
             }
         }
         select
@@ -448,7 +478,12 @@ impl Store {
         }
         let rows = self.db.query_all(self.db_backend().build(&select)).await?;
         let mut out = Vec::with_capacity(rows.len());
+        let mut last = None;
         for row in rows {
+            last = Some((
+                row.try_get::<i64>("", "connector_id")?,
+                row.try_get::<String>("", "source_key")?,
+            ));
             let mut object = Map::new();
             object.insert(
                 "connector".into(),
@@ -480,8 +515,21 @@ impl Store {
             }
             out.push(object);
         }
-        Ok(out)
+        Ok((out, last))
     }
+}
+
+/// `(connector_id, source_key) > (…)`: the rows after a page's last, in the
+/// order of the primary key (which the comparison can use).
+fn after_key(r: &Alias, query: &RawQuery) -> Option<sea_orm::sea_query::SimpleExpr> {
+    let (connector, key) = query.after.clone()?;
+    Some(
+        Expr::tuple([
+            Expr::col((r.clone(), Alias::new("connector_id"))).into(),
+            Expr::col((r.clone(), Alias::new("source_key"))).into(),
+        ])
+        .gt(Expr::tuple([Expr::value(connector), Expr::value(key)])),
+    )
 }
 
 /// The alias of the joined row a lookup reads: one join per (key, table).

@@ -112,3 +112,53 @@ fn names_hold_no_control_characters_and_ignore_case() {
     assert_ne!(code, 0);
     assert!(stderr.contains("control characters"), "{stderr}");
 }
+
+#[test]
+fn a_read_only_copy_can_be_read_and_says_why_it_cannot_be_written() {
+    let db = crate::store::support::TestDb::sqlite();
+    let s = crate::cli::workflow::Setup::new(&db);
+    s.add_csv("Csv");
+    s.ok(&[
+        "execute",
+        "--repository",
+        "Default Inventory",
+        "--action",
+        "Sync Data - Csv",
+    ]);
+    let devices = s.count("devices");
+    assert!(devices > 0);
+    // The auditors' copy: the same file, opened read-only.
+    let mut auditor = crate::cli::workflow::Setup::new(&db);
+    auditor.invhost.database = Some(format!(
+        "{}{}mode=ro",
+        db.url.split("?mode").next().unwrap(),
+        "?"
+    ));
+    for args in [
+        &["repository", "list"][..],
+        &["connector", "list"],
+        &["process-log"],
+        &["inventory", "devices"],
+    ] {
+        auditor.ok(args);
+    }
+    assert_eq!(auditor.count("devices"), devices);
+    for args in [
+        &["repository", "add", "Audit"][..],
+        &[
+            "execute",
+            "--repository",
+            "Default Inventory",
+            "--action",
+            "Sync Data - Csv",
+        ],
+    ] {
+        let (code, _, stderr) = auditor.invhost.run(args);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(
+            stderr.contains("the repository database is read-only"),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    }
+}

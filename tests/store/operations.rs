@@ -17,6 +17,7 @@ on_both_backends!(
     interrupted_processes_are_failed,
     connectors_and_repositories_change_whole,
     names_are_one_line_and_one_name_whatever_their_case,
+    every_row_is_read_once_a_page_at_a_time,
 );
 
 fn process(repository_id: i64, action: &str) -> NewProcess {
@@ -196,6 +197,63 @@ async fn connectors_and_repositories_change_whole(db: &TestDb) {
     assert_eq!(
         fx.store.raw_counts(fx.repository_id).await.unwrap()[&RecordKind::Device],
         0
+    );
+}
+
+async fn every_row_is_read_once_a_page_at_a_time(db: &TestDb) {
+    let fx = Fixture::new(db).await;
+    let run = fx.run_id().await;
+    let mut writer = fx.store.sync_writer(
+        fx.repository_id,
+        fx.connector_id,
+        run,
+        false,
+        WriterConfig::default(),
+    );
+    writer
+        .write(batch(devices(257, "pc"), &[RecordKind::Device]))
+        .await
+        .unwrap();
+    writer.finish(RunOutcome::Succeeded).await.unwrap();
+    let page = repo_store::Page {
+        limit: 20,
+        offset: 0,
+    };
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let query = repo_store::RawQuery {
+            after: after.take(),
+            ..Default::default()
+        };
+        let (rows, last) = fx
+            .store
+            .raw_rows_keyed(fx.repository_id, RecordKind::Device, page, &query)
+            .await
+            .unwrap();
+        seen.extend(
+            rows.iter()
+                .map(|r| r["source_key"].as_str().unwrap().to_owned()),
+        );
+        if rows.len() < 20 {
+            break;
+        }
+        after = last;
+    }
+    let mut expected: Vec<String> = (0..257).map(|i| format!("d{i}")).collect();
+    expected.sort();
+    assert_eq!(seen, expected, "every row once, in key order");
+    // Keys only follow the default order.
+    let sorted = repo_store::RawQuery {
+        sort: Some(("name".into(), false)),
+        after: Some((fx.connector_id, "d1".into())),
+        ..Default::default()
+    };
+    assert!(
+        fx.store
+            .raw_rows_keyed(fx.repository_id, RecordKind::Device, page, &sorted)
+            .await
+            .is_err()
     );
 }
 

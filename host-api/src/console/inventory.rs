@@ -96,6 +96,7 @@ pub(super) async fn inventory(
             Some(field) => (field.to_owned(), true),
             None => (s.to_owned(), false),
         }),
+        ..Default::default()
     };
     let page_no = page_number(query.page);
     let (total, rows) = match tokio::join!(

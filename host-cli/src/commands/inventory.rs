@@ -52,26 +52,102 @@ pub async fn exec(args: InventoryArgs, host: &Host, json: bool) -> Result<ExitCo
     let Some(kind) = args.view.kind() else {
         return consolidated(&store, &args, json).await;
     };
-    let (rows, total) = inventory::rows(&store, &args.repository, kind, args.limit).await?;
-    if json {
-        output::print_json(&rows)?;
-        return Ok(ExitCode::SUCCESS);
-    }
+    raw(&store, &args, kind, json).await
+}
+
+/// Rows read from the database at a time: what the command holds at once,
+/// however many it prints.
+const BATCH: u64 = 5_000;
+
+/// A raw view, streamed: `--limit` rows read a batch at a time in the
+/// primary key's order (each batch starts after the last row of the one
+/// before, so a deep batch costs what the first does) and written as they
+/// come, as one JSON array or as tables of up to a batch each.
+async fn raw(
+    store: &Store,
+    args: &InventoryArgs,
+    kind: connector_core::RecordKind,
+    json: bool,
+) -> Result<ExitCode> {
+    use std::io::Write;
+    let repository = store.repository(&args.repository).await?;
+    let total = store
+        .raw_counts(repository.id)
+        .await?
+        .get(&kind)
+        .copied()
+        .unwrap_or(0);
     let columns = args.view.columns();
-    let mut table = output::table(columns.iter().map(|c| c.to_ascii_uppercase()));
-    for row in &rows {
-        table.add_row(
-            columns
-                .iter()
-                .map(|c| row.get(*c).map(cell).unwrap_or_default()),
-        );
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    // A closed pipe (`| head`) ends the command quietly.
+    let written = |result: std::io::Result<()>| {
+        if result.is_err() {
+            std::process::exit(0);
+        }
+    };
+    if json {
+        written(write!(out, "["));
     }
-    output::print_table(&table);
-    output::note(&format!(
-        "{} of {total} rows in '{}'.",
-        rows.len(),
-        args.repository
-    ));
+    let mut printed = 0u64;
+    let mut after = None;
+    loop {
+        let want = BATCH.min(args.limit.saturating_sub(printed));
+        if want == 0 {
+            break;
+        }
+        let query = repo_store::RawQuery {
+            after: after.take(),
+            ..Default::default()
+        };
+        let (rows, last) = store
+            .raw_rows_keyed(
+                repository.id,
+                kind,
+                repo_store::Page {
+                    limit: want,
+                    offset: 0,
+                },
+                &query,
+            )
+            .await?;
+        let got = rows.len() as u64;
+        if json {
+            for row in &rows {
+                let text = serde_json::to_string_pretty(row)?;
+                written(writeln!(out, "{}", if printed == 0 { "" } else { "," }));
+                for (n, line) in text.lines().enumerate() {
+                    written(write!(out, "{}  {line}", if n == 0 { "" } else { "\n" }));
+                }
+                printed += 1;
+            }
+        } else if !rows.is_empty() {
+            let mut table = output::table(columns.iter().map(|c| c.to_ascii_uppercase()));
+            for row in &rows {
+                table.add_row(
+                    columns
+                        .iter()
+                        .map(|c| row.get(*c).map(cell).unwrap_or_default()),
+                );
+            }
+            written(writeln!(out, "{table}"));
+            printed += got;
+        }
+        if got < want {
+            break;
+        }
+        after = last;
+    }
+    if json {
+        written(writeln!(out, "{}]", if printed == 0 { "" } else { "\n" }));
+    }
+    written(out.flush());
+    if !json {
+        output::note(&format!(
+            "{printed} of {total} rows in '{}'.",
+            args.repository
+        ));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
