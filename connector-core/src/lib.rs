@@ -79,7 +79,9 @@ pub use model::{
     Activation, Application, ApplicationUsage, Batch, Device, Installation, Licence,
     LicenceAssignment, Record, RecordKind, User,
 };
-pub use schema::{FieldError, ParamField, ParamKind, ParamSchema, Parameters, ValidationError};
+pub use schema::{
+    FieldError, ParamField, ParamKind, ParamSchema, Parameters, Pattern, ValidationError,
+};
 
 /// The SDK's version, reported to the host in the plugin metadata.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");

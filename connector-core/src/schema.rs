@@ -99,6 +99,20 @@ pub struct ParamField {
     /// Still accepted, but no longer used: setting it earns a warning.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deprecated: bool,
+    /// For text kinds: a regular expression the whole value must match
+    /// (Rust `regex` syntax, implicitly anchored like HTML's `pattern`),
+    /// and what it asks for in words, for the refusal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<Pattern>,
+}
+
+/// A shape a text parameter must have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pattern {
+    /// The regular expression the whole value must match.
+    pub regex: String,
+    /// What a matching value is, in words (`a GUID or a domain name`).
+    pub description: String,
 }
 
 impl ParamField {
@@ -112,7 +126,18 @@ impl ParamField {
             default: None,
             help: String::new(),
             deprecated: false,
+            pattern: None,
         }
+    }
+
+    /// Asks that a text value match `regex` as a whole; `description` says
+    /// what that means to an operator.
+    pub fn pattern(mut self, regex: impl Into<String>, description: impl Into<String>) -> Self {
+        self.pattern = Some(Pattern {
+            regex: regex.into(),
+            description: description.into(),
+        });
+        self
     }
 
     /// Marks the field required.
@@ -141,7 +166,29 @@ impl ParamField {
 
     /// Checks one value against this field's kind.
     pub fn check_value(&self, value: &Value) -> Result<(), String> {
-        check_kind(&self.kind, value)
+        check_kind(&self.kind, value)?;
+        if let (Some(pattern), Some(text)) = (&self.pattern, value.as_str()) {
+            // An empty optional value is "not given", not a wrong shape.
+            if text.is_empty() && !self.required {
+                return Ok(());
+            }
+            let anchored = format!("^(?:{})$", pattern.regex);
+            let regex = regex::Regex::new(&anchored).map_err(|e| {
+                let e = e.to_string();
+                let last = e.lines().last().unwrap_or_default().trim();
+                format!("the connector's pattern for it is invalid: {last}")
+            })?;
+            if !regex.is_match(text) {
+                return Err(format!("expected {}", pattern.description));
+            }
+        }
+        if let (ParamKind::MultiChoice { .. }, Some(list)) = (&self.kind, value.as_array())
+            && list.is_empty()
+            && self.required
+        {
+            return Err("choose at least one".into());
+        }
+        Ok(())
     }
 
     /// Turns text typed by an operator (`--param key=text`) into a typed value.
@@ -150,13 +197,18 @@ impl ParamField {
             ParamKind::Bool => match text.trim().to_ascii_lowercase().as_str() {
                 "true" | "yes" | "1" | "on" => Value::Bool(true),
                 "false" | "no" | "0" | "off" => Value::Bool(false),
-                _ => return Err(format!("expected true or false, got '{text}'")),
+                _ => {
+                    return Err(format!(
+                        "expected true or false, got '{}'",
+                        text.escape_debug()
+                    ));
+                }
             },
-            ParamKind::Integer { .. } => text
-                .trim()
-                .parse::<i64>()
-                .map(Value::from)
-                .map_err(|_| format!("expected a whole number, got '{text}'"))?,
+            ParamKind::Integer { .. } => {
+                text.trim().parse::<i64>().map(Value::from).map_err(|_| {
+                    format!("expected a whole number, got '{}'", text.escape_debug())
+                })?
+            }
             ParamKind::MultiChoice { .. } => Value::Array(
                 text.split(',')
                     .map(str::trim)
@@ -229,7 +281,11 @@ fn check_kind(kind: &ParamKind, value: &Value) -> Result<(), String> {
             if options.iter().any(|o| o == s) {
                 Ok(())
             } else {
-                Err(format!("'{s}' is not one of {}", options.join(", ")))
+                Err(format!(
+                    "'{}' is not one of {}",
+                    s.escape_debug(),
+                    options.join(", ")
+                ))
             }
         }
         ParamKind::MultiChoice { options } => {
@@ -239,7 +295,11 @@ fn check_kind(kind: &ParamKind, value: &Value) -> Result<(), String> {
             for item in items {
                 let s = item.as_str().ok_or("expected a list of strings")?;
                 if !options.iter().any(|o| o == s) {
-                    return Err(format!("'{s}' is not one of {}", options.join(", ")));
+                    return Err(format!(
+                        "'{}' is not one of {}",
+                        s.escape_debug(),
+                        options.join(", ")
+                    ));
                 }
             }
             Ok(())

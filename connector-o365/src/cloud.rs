@@ -32,6 +32,33 @@ impl Cloud {
         let text = text.map(str::trim).unwrap_or_default();
         if text.starts_with("http://") || text.starts_with("https://") {
             check_url(text)?;
+            // A national cloud's sign-in host does not serve its Graph: a
+            // URL of one must not quietly become the other.
+            let host = text
+                .split("://")
+                .nth(1)
+                .unwrap_or_default()
+                .split(['/', ':'])
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let known = [
+                ("login.microsoftonline.com", "leave it empty (AzurePublic)"),
+                ("graph.microsoft.com", "leave it empty (AzurePublic)"),
+                (
+                    "login.microsoftonline.us",
+                    "use AzureUsGovernment or AzureUsGovernmentDoD",
+                ),
+                ("graph.microsoft.us", "use AzureUsGovernment"),
+                ("dod-graph.microsoft.us", "use AzureUsGovernmentDoD"),
+                ("login.chinacloudapi.cn", "use AzureChina"),
+                ("microsoftgraph.chinacloudapi.cn", "use AzureChina"),
+            ];
+            if let Some((_, instead)) = known.iter().find(|(h, _)| *h == host) {
+                return Err(format!(
+                    "{host} is one half of a Microsoft cloud (sign-in and Graph are different hosts): {instead}"
+                ));
+            }
             return Ok(Cloud::Custom(text.trim_end_matches('/').to_owned()));
         }
         match text.to_ascii_lowercase().as_str() {

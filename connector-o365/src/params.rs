@@ -18,7 +18,12 @@ pub fn schema() -> ParamSchema {
     let choice = |options: &[&str]| options.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     ParamSchema {
         fields: vec![
-            ParamField::new("cloud_instance", "Azure Cloud Instance", ParamKind::String).help(
+            ParamField::new("cloud_instance", "Azure Cloud Instance", ParamKind::String)
+                .pattern(
+                    r"(?i)azurepublic|azurepubliccloud|public|azureusgovernment|azureusgovernmentcloud|usgov|azureusgovernmentdod|dod|azurechina|azurechinacloud|china|https?://[^\s/?#]+(/[^\s?#]*)?",
+                    "empty (AzurePublic), AzureUsGovernment, AzureUsGovernmentDoD, AzureChina, or an https:// URL",
+                )
+                .help(
                 "Empty for AzurePublic (also GCC); AzureUsGovernment, AzureUsGovernmentDoD, AzureChina, \
                  or the URL of a sign-in authority that also serves Graph.",
             ),
@@ -26,6 +31,10 @@ pub fn schema() -> ParamSchema {
                 .help("Optional: overrides the Graph root of the cloud instance."),
             ParamField::new("tenant_id", "Tenant Id", ParamKind::String)
                 .required()
+                .pattern(
+                    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]",
+                    "the tenant's GUID or one of its domain names (contoso.onmicrosoft.com)",
+                )
                 .help("Directory (tenant) id GUID, or a verified domain such as contoso.onmicrosoft.com."),
             ParamField::new("client_id", "Client Id", ParamKind::Guid)
                 .required()
@@ -47,6 +56,7 @@ pub fn schema() -> ParamSchema {
             .default_value("D30")
             .help("Days of Microsoft 365 usage to read."),
             ParamField::new("streams", "Streams", ParamKind::MultiChoice { options: choice(STREAMS) })
+                .required()
                 .default_value(STREAMS.to_vec())
                 .help("What to sync; all by default."),
             ParamField::new(

@@ -111,10 +111,29 @@ impl Settings {
                 "'common' does not work for app sign-in: use the tenant's GUID or a verified domain",
             ));
         }
-        let streams = match params.list("streams") {
+        // The tenant goes into the sign-in URL's path: a GUID or a domain
+        // name only, whatever a stored configuration holds.
+        if !tenant
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            return Err(ConnectorError::invalid_parameter(
+                "tenant_id",
+                "expected the tenant's GUID or one of its domain names (contoso.onmicrosoft.com)",
+            ));
+        }
+        let streams: Vec<Stream> = match params.list("streams") {
             Some(names) => names.iter().filter_map(|n| Stream::parse(n)).collect(),
             None => STREAMS.iter().filter_map(|n| Stream::parse(n)).collect(),
         };
+        if streams.is_empty() {
+            // A sync that reads nothing would "succeed", and a clean one
+            // would remove everything.
+            return Err(ConnectorError::invalid_parameter(
+                "streams",
+                "choose at least one stream to sync",
+            ));
+        }
         Ok(Settings {
             endpoints,
             tenant,

@@ -162,3 +162,67 @@ fn a_read_only_copy_can_be_read_and_says_why_it_cannot_be_written() {
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     }
 }
+
+#[test]
+fn a_connector_is_checked_when_it_is_added_not_only_when_tested() {
+    let invhost = Invhost::new();
+    let add = |extra: &[&str]| {
+        let mut args = vec![
+            "connector",
+            "add",
+            "--type",
+            "o365",
+            "--name",
+            "Contoso",
+            "--param",
+            "client_id=8c3f1f0e-7d0e-4a41-9d3c-1b2a3c4d5e6f",
+            "--secret",
+            "client_secret=env:NOT_USED",
+        ];
+        args.extend_from_slice(extra);
+        let mut cmd = invhost.cmd();
+        let output = cmd.args(&args).env("NOT_USED", "x").output().unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let tenant = "tenant_id=contoso.onmicrosoft.com";
+    for (extra, expected) in [
+        (
+            &["--param", "tenant_id=../../x?y#z"][..],
+            "tenant's GUID or one of its domain names",
+        ),
+        (
+            &["--param", tenant, "--param", "cloud_instance=Narnia"],
+            "AzureUsGovernment",
+        ),
+        (
+            &["--param", tenant, "--param", "streams="],
+            "choose at least one",
+        ),
+    ] {
+        let (code, stderr) = add(extra);
+        assert_ne!(code, 0, "{extra:?} was accepted");
+        assert!(stderr.contains(expected), "{extra:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    }
+    let (code, _, stdout) = invhost.run(&["connector", "list", "--json"]);
+    assert_eq!(code, 0);
+    assert!(!stdout.contains("Contoso"), "a refused connector was kept");
+
+    // A national cloud's sign-in URL is not taken for its Graph: Test says so.
+    let (code, stderr) = add(&[
+        "--param",
+        tenant,
+        "--param",
+        "cloud_instance=https://login.microsoftonline.us",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = invhost.run(&["connector", "test", "Contoso"]);
+    assert_ne!(code, 0);
+    assert!(
+        format!("{stdout}{stderr}").contains("use AzureUsGovernment"),
+        "{stdout}{stderr}"
+    );
+}

@@ -152,8 +152,13 @@ fn parameter_inputs(
                             required[current.is_none() && field.required && field.default.is_none()];
                     }
                     kind => {
+                        // The browser checks a pattern it understands (its
+                        // syntax is JavaScript's); the host checks them all.
+                        @let pattern = field.pattern.as_ref().filter(|p| !p.regex.contains("(?"));
                         input #(id) type=(match kind { ParamKind::Url => "url", ParamKind::Email => "email", _ => "text" })
                             data-param=(field.key) data-kind="text" value=[value.as_deref()] placeholder=(default)
+                            pattern=[pattern.map(|p| p.regex.as_str())]
+                            title=[field.pattern.as_ref().map(|p| format!("Expected {}", p.description))]
                             required[field.required && field.default.is_none()];
                     }
                 }
