@@ -12,6 +12,7 @@ mod support;
 pub(crate) mod api;
 mod cli;
 mod console;
+mod fuzz;
 mod o365;
 mod plugins;
 mod store;

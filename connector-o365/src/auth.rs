@@ -117,7 +117,12 @@ impl TokenProvider {
                 }
             };
             let status = response.status();
-            let body = response.bytes().await.unwrap_or_default();
+            // A token answer is a few KiB; a longer one is cut (and unreadable).
+            let body = crate::http::read_bounded(response, 1 << 20)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             if status.is_success() {
                 let token: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
                     SignInError(format!(
@@ -128,7 +133,10 @@ impl TokenProvider {
                     .expires_in
                     .as_u64()
                     .or_else(|| token.expires_in.as_str().and_then(|s| s.parse().ok()))
-                    .unwrap_or(3600);
+                    .unwrap_or(3600)
+                    // Entra tokens last hours; a lifetime of years is not
+                    // believed (and would overflow the clock).
+                    .min(24 * 3600);
                 tracing::debug!(expires_in = seconds, "Signed in to Microsoft Graph.");
                 return Ok((token.access_token, Duration::from_secs(seconds)));
             }

@@ -19,6 +19,12 @@ use crate::settings::Settings;
 pub const MAX_RETRIES: u32 = 6;
 /// Longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The largest JSON answer read: a Graph page of 999 items is a few MiB.
+pub const MAX_JSON_BYTES: u64 = 64 << 20;
+/// The largest error answer kept (only its first lines are ever shown).
+const MAX_ERROR_BYTES: u64 = 1 << 20;
+/// The largest download (report or export) written to disk.
+pub const MAX_DOWNLOAD_BYTES: u64 = 16 << 30;
 
 /// A Graph failure, worded for the operator; `path` is the request without host.
 #[derive(Debug, Clone)]
@@ -150,6 +156,56 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(300.0)))
 }
 
+/// Reads a body of at most `limit` bytes; `None` when it is longer.
+pub(crate) async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
+/// Reads one page of a collection fetched from `url`, under the Graph root
+/// `root`. The next-page link is followed with the bearer token, so it must
+/// stay on Graph's own origin, and it must move on.
+pub fn parse_page(body: &[u8], url: &str, root: &str) -> Result<Page, String> {
+    let mut document: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let value = match document.get_mut("value").map(Value::take) {
+        Some(Value::Array(items)) => items,
+        _ => return Err("no 'value' array".into()),
+    };
+    let next = match document.get("@odata.nextLink") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(next)) => {
+            let origin = |u: &str| reqwest::Url::parse(u).ok().map(|u| u.origin());
+            match (origin(next), origin(root)) {
+                (Some(a), Some(b)) if a == b && a.is_tuple() => {}
+                _ => {
+                    return Err(
+                        "the next-page link leads away from Microsoft Graph; it was not followed"
+                            .into(),
+                    );
+                }
+            }
+            if next == url {
+                return Err("the next-page link points back at the same page".into());
+            }
+            Some(next.clone())
+        }
+        Some(_) => return Err("'@odata.nextLink' is not a string".into()),
+    };
+    Ok(Page { value, next })
+}
+
 /// A page of a Graph collection.
 #[derive(Debug)]
 pub struct Page {
@@ -261,8 +317,19 @@ impl Graph {
                     let status = response.status();
                     let wait = retry_after(&response);
                     let headers = response.headers().clone();
-                    match response.bytes().await {
-                        Ok(body) => Ok((status, headers, body.to_vec(), wait)),
+                    let limit = if status.is_success() {
+                        MAX_JSON_BYTES
+                    } else {
+                        MAX_ERROR_BYTES
+                    };
+                    match read_bounded(response, limit).await {
+                        Ok(Some(body)) => Ok((status, headers, body, wait)),
+                        Ok(None) => {
+                            return Err(GraphError::Malformed {
+                                path,
+                                detail: format!("the answer is larger than {} MiB", limit >> 20),
+                            });
+                        }
                         Err(e) => Err(reason(e)),
                     }
                 }
@@ -393,25 +460,17 @@ impl Graph {
     /// One page of a collection.
     pub async fn page(&self, url: &str) -> Result<Page, GraphError> {
         let path = self.path_of(url);
-        let mut document = self.get_json(url).await?;
-        let value = match document.get_mut("value").map(Value::take) {
-            Some(Value::Array(items)) => items,
-            _ => {
-                return Err(GraphError::Malformed {
-                    path,
-                    detail: "no 'value' array".into(),
-                });
-            }
-        };
-        let next = document
-            .get("@odata.nextLink")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        Ok(Page { value, next })
+        let (status, headers, bytes) = self.send(Method::GET, url, None).await?;
+        if !status.is_success() {
+            return Err(self.error(path, status, &bytes, &headers));
+        }
+        parse_page(&bytes, url, &self.root).map_err(|detail| GraphError::Malformed { path, detail })
     }
 
     /// A report: Graph answers 302 to a short-lived pre-authenticated URL,
     /// fetched at once and without the bearer token, into a temporary file.
+    /// (A report answered directly, without the redirect, is held to the
+    /// size of a JSON answer.)
     pub async fn report(&self, url: &str) -> Result<TempFile, GraphError> {
         let path = self.path_of(url);
         let (status, headers, bytes) = self.send(Method::GET, url, None).await?;
@@ -479,7 +538,11 @@ impl Graph {
             return Err(Retry::Yes(format!("HTTP {status}")));
         }
         if !status.is_success() {
-            let body = response.bytes().await.unwrap_or_default();
+            let body = read_bounded(response, MAX_ERROR_BYTES)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             return Err(Retry::No(GraphError::Status {
                 path: what,
                 status: status.as_u16(),
@@ -503,7 +566,27 @@ impl Graph {
                     detail: e.to_string(),
                 })
             })?;
+        let too_large = || {
+            Retry::No(GraphError::Malformed {
+                path: what.clone(),
+                detail: format!(
+                    "the download is larger than {} GiB, more than any real tenant's",
+                    MAX_DOWNLOAD_BYTES >> 30
+                ),
+            })
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_DOWNLOAD_BYTES)
+        {
+            return Err(too_large());
+        }
+        let mut written = 0u64;
         while let Some(chunk) = response.chunk().await.map_err(|e| Retry::Yes(reason(e)))? {
+            written += chunk.len() as u64;
+            if written > MAX_DOWNLOAD_BYTES {
+                return Err(too_large());
+            }
             out.write_all(&chunk).await.map_err(|e| {
                 Retry::No(GraphError::Malformed {
                     path: what.clone(),

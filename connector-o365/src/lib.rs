@@ -4,7 +4,8 @@
 //! cloud, and reads users, licences, Entra and Intune devices, Intune app
 //! inventory and the Microsoft 365 usage reports through Microsoft Graph.
 //! One file per concern: `auth` sign-in, `http` paging and retries,
-//! `streams/*` one Graph resource each, `sync` the run, `probe` the Test.
+//! `streams/*` one Graph resource each, `sync` the run, `probe` the Test;
+//! `parsers` opens the readers of Graph's answers to tests.
 //! Feature `simulator` adds a Graph simulator serving a synthetic tenant.
 
 mod auth;
@@ -13,6 +14,7 @@ mod connector;
 mod csvfile;
 mod http;
 mod params;
+pub mod parsers;
 mod probe;
 mod settings;
 mod skus;

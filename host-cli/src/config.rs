@@ -147,28 +147,30 @@ pub fn load(args: &GlobalArgs) -> Result<Config> {
 fn read_file(path: &Path) -> Result<ConfigFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-    toml::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "invalid configuration file {}: {}",
-            path.display(),
-            toml_error(&text, &e)
-        )
-    })
+    parse(&text).map_err(|e| anyhow::anyhow!("invalid configuration file {}: {e}", path.display()))
+}
+
+/// Reads the text of an `invhost.toml`; the error is one line that never
+/// quotes the file.
+pub fn parse(text: &str) -> Result<ConfigFile, String> {
+    toml::from_str(text).map_err(|e| toml_error(text, &e))
 }
 
 /// A TOML error as line and message only: toml's own text quotes the line,
 /// which may hold a password or a secret.
 pub fn toml_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim().replace('\n', " ");
     match error.span() {
         Some(span) => {
-            let line = text[..span.start.min(text.len())]
-                .bytes()
-                .filter(|b| *b == b'\n')
+            // Bytes, not a `str` slice: a span need not fall on a character.
+            let line = text.as_bytes()[..span.start.min(text.len())]
+                .iter()
+                .filter(|b| **b == b'\n')
                 .count()
                 + 1;
-            format!("line {line}: {}", error.message())
+            format!("line {line}: {message}")
         }
-        None => error.message().to_owned(),
+        None => message,
     }
 }
 

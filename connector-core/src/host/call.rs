@@ -134,6 +134,26 @@ impl<'a> RunState<'a> {
     }
 }
 
+/// The largest batch the host takes (64 MiB of JSON): the SDK's batches of
+/// 1000 records are well under 1 MiB.
+pub const MAX_BATCH_BYTES: usize = 64 << 20;
+
+/// Reads one batch as a plugin hands it to `emit`: at most
+/// [`MAX_BATCH_BYTES`] of UTF-8 JSON of the batch's shape, every record with
+/// a key. The error is one line, worded for the process log.
+pub fn decode_batch(bytes: &[u8]) -> Result<Batch, String> {
+    if bytes.len() > MAX_BATCH_BYTES {
+        return Err(format!(
+            "a batch of {} MiB, more than the {} MiB a batch may hold; emit smaller batches",
+            bytes.len() >> 20,
+            MAX_BATCH_BYTES >> 20
+        ));
+    }
+    let batch: Batch = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    validate(&batch)?;
+    Ok(batch)
+}
+
 /// Checks what serde cannot: every record has a key.
 fn validate(batch: &Batch) -> Result<(), String> {
     match batch
@@ -166,17 +186,13 @@ unsafe extern "C" fn emit(ctx: *mut c_void, ptr: *const u8, len: usize) -> i32 {
         unsafe { std::slice::from_raw_parts(ptr, len) }
     };
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let batch: Batch = match serde_json::from_slice(bytes) {
+        let batch = match decode_batch(bytes) {
             Ok(batch) => batch,
             Err(e) => {
                 state.fail(format!("the plugin emitted an invalid batch: {e}"));
                 return EMIT_STOP;
             }
         };
-        if let Err(e) = validate(&batch) {
-            state.fail(format!("the plugin emitted an invalid batch: {e}"));
-            return EMIT_STOP;
-        }
         let Ok(mut sink) = state.sink.lock() else {
             return EMIT_STOP;
         };

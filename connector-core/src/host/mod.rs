@@ -16,6 +16,7 @@ mod plugin;
 mod preflight;
 mod registry;
 
+pub use call::{MAX_BATCH_BYTES, decode_batch};
 pub use check::{CheckLine, check_library};
 pub use error::{CallError, LoadError, LoadProblem};
 pub use plugin::{ConnectorHandle, Origin, Plugin};

@@ -110,22 +110,51 @@ async fn poll(graph: &Graph, em: &Emitter, id: &str) -> Result<String, StreamErr
 fn parse_export(path: &std::path::Path, em: &Emitter) -> Result<Outcome, StreamError> {
     let file = std::fs::File::open(path)
         .map_err(|e| StreamError::Other(format!("cannot open the export: {e}")))?;
-    let mut archive = zip::ZipArchive::new(file)
-        .map_err(|e| StreamError::Other(format!("the export is not a valid zip file: {e}")))?;
-    let index = (0..archive.len())
+    read_export(std::io::BufReader::new(file), em)
+}
+
+/// Entries looked at for the CSV: Intune's export holds one.
+const MAX_ENTRIES: usize = 1000;
+
+/// How much an export may unpack to: 200 times its packed size (real exports
+/// pack about ten to one) and at least 64 MiB, at most 64 GiB.
+fn unpack_limit(packed: u64) -> u64 {
+    packed.saturating_mul(200).clamp(64 << 20, 64 << 30)
+}
+
+/// Reads the `AppInvRawData` export zip (blocking), bounded in what it
+/// unpacks, however the archive was made.
+pub fn read_export<R: std::io::Read + std::io::Seek>(
+    mut reader: R,
+    em: &Emitter,
+) -> Result<Outcome, StreamError> {
+    let what = "the AppInvRawData export";
+    // The archive's own size, which a lying header cannot inflate.
+    let size = reader
+        .seek(std::io::SeekFrom::End(0))
+        .and_then(|size| reader.rewind().map(|()| size))
+        .map_err(|e| StreamError::Other(format!("cannot read {what}: {e}")))?;
+    let mut archive = zip::ZipArchive::new(reader)
+        .map_err(|e| StreamError::Other(format!("{what} is not a valid zip file: {e}")))?;
+    let index = (0..archive.len().min(MAX_ENTRIES))
         .find(|i| {
             archive
                 .by_index(*i)
-                .is_ok_and(|f| f.name().to_ascii_lowercase().ends_with(".csv"))
+                .is_ok_and(|f| f.is_file() && f.name().to_ascii_lowercase().ends_with(".csv"))
         })
-        .ok_or_else(|| StreamError::Other("the export zip holds no CSV file".into()))?;
+        .ok_or_else(|| StreamError::Other(format!("{what} holds no CSV file")))?;
     let entry = archive
         .by_index(index)
-        .map_err(|e| StreamError::Other(format!("the export zip is damaged: {e}")))?;
-    let mut reader = std::io::BufReader::new(entry);
+        .map_err(|e| StreamError::Other(format!("{what} is damaged: {e}")))?;
+    let limit = unpack_limit(entry.compressed_size().min(size));
+    let reader = Unpacked {
+        inner: entry,
+        left: limit,
+        limit,
+    };
     // Tolerate a byte-order mark at the start of the entry.
-    let mut csv = csvfile::from_reader(&mut reader, "the AppInvRawData export")
-        .map_err(StreamError::Other)?;
+    let mut csv =
+        csvfile::from_reader(std::io::BufReader::new(reader), what).map_err(StreamError::Other)?;
     csv.require(&["ApplicationKey", "ApplicationName", "DeviceId"])
         .map_err(StreamError::Other)?;
     let mut row = csv::StringRecord::new();
@@ -158,6 +187,35 @@ fn parse_export(path: &std::path::Path, em: &Emitter) -> Result<Outcome, StreamE
         "Read the app inventory export."
     );
     Ok(Outcome::Complete)
+}
+
+/// A zip entry that fails when it unpacks to more than its limit (a zip bomb).
+struct Unpacked<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Unpacked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            // Something left past the limit means the entry is too large.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(format!(
+                    "it unpacks to more than {} MiB, far more than its packed size explains (a zip bomb?)",
+                    self.limit >> 20
+                ))),
+            };
+        }
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let read = self.inner.read(&mut buf[..n])?;
+        self.left -= read as u64;
+        Ok(read)
+    }
 }
 
 /// The slow path: every detected app, then the devices that have it.

@@ -71,26 +71,27 @@ type RowFn = dyn FnMut(
     ) -> Result<(), StreamError>
     + Send;
 
-/// Fetches a report and hands each row with a user to `each`, on a blocking
-/// thread, reading from disk; says once in the process log when names are
-/// concealed. `label` names the report in messages.
-async fn read_report(
-    graph: &Graph,
-    em: &Emitter,
-    stream: Stream,
-    path: &str,
+/// How one report is read: its name in messages, the columns it needs and
+/// what each row with a user gives.
+pub struct ReportReader {
     label: &'static str,
     required: &'static [&'static str],
-    mut each: Box<RowFn>,
-) -> Result<Outcome, StreamError> {
-    let Some(file) = fetch(graph, em, stream, path).await? else {
-        return Ok(Outcome::Skipped);
-    };
-    let em = em.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut csv = csvfile::open(&file.path, &format!("the {label} report"))
+    each: Box<RowFn>,
+}
+
+impl ReportReader {
+    /// Reads a downloaded report row by row (blocking), handing each row with a
+    /// user to the report's handler; says once in the process log when names
+    /// are concealed.
+    pub fn parse(
+        mut self,
+        reader: impl std::io::Read + Send + 'static,
+        em: &Emitter,
+    ) -> Result<Outcome, StreamError> {
+        let label = self.label;
+        let mut csv = csvfile::skipping_bom(reader, &format!("the {label} report"))
             .map_err(StreamError::Other)?;
-        csv.require(required).map_err(StreamError::Other)?;
+        csv.require(self.required).map_err(StreamError::Other)?;
         let mut row = csv::StringRecord::new();
         let mut concealed_seen = false;
         while csv.next_row(&mut row).map_err(StreamError::Other)? {
@@ -99,13 +100,37 @@ async fn read_report(
             };
             let concealed = is_concealed(user);
             concealed_seen |= concealed;
-            each(&csv, &row, user, concealed, &em)?;
+            (self.each)(&csv, &row, user, concealed, em)?;
         }
         if concealed_seen {
             em.warn_blocking(format!("{label}: {CONCEALED}."));
         }
-        drop(file);
         Ok(Outcome::Complete)
+    }
+}
+
+/// Fetches a report and parses it on a blocking thread, reading from disk.
+async fn read_report(
+    graph: &Graph,
+    em: &Emitter,
+    stream: Stream,
+    path: &str,
+    reader: ReportReader,
+) -> Result<Outcome, StreamError> {
+    let Some(file) = fetch(graph, em, stream, path).await? else {
+        return Ok(Outcome::Skipped);
+    };
+    let em = em.clone();
+    tokio::task::spawn_blocking(move || {
+        let opened = std::fs::File::open(&file.path).map_err(|e| {
+            StreamError::Other(format!(
+                "the {} report: cannot open the download: {e}",
+                reader.label
+            ))
+        })?;
+        let outcome = reader.parse(std::io::BufReader::new(opened), &em);
+        drop(file);
+        outcome
     })
     .await
     .map_err(|e| StreamError::Other(format!("reading a report failed: {e}")))?
@@ -121,7 +146,12 @@ pub async fn app_usage(
         "/v1.0/reports/getM365AppUserDetail(period='{}')?$format=text/csv",
         settings.period
     );
-    let days = settings.period_days();
+    let reader = app_usage_reader(settings.period_days());
+    read_report(graph, em, Stream::AppUsage, &path, reader).await
+}
+
+/// The reader of `getM365AppUserDetail` for a period of `days`.
+pub fn app_usage_reader(days: i32) -> ReportReader {
     // Column names built once, not per row.
     let columns: Vec<(&str, Vec<(&str, String)>)> = APPS
         .iter()
@@ -135,14 +165,10 @@ pub async fn app_usage(
             )
         })
         .collect();
-    read_report(
-        graph,
-        em,
-        Stream::AppUsage,
-        &path,
-        "Microsoft 365 Apps usage",
-        &["User Principal Name", "Report Refresh Date"],
-        Box::new(move |csv, row, user, concealed, em| {
+    ReportReader {
+        label: "Microsoft 365 Apps usage",
+        required: &["User Principal Name", "Report Refresh Date"],
+        each: Box::new(move |csv, row, user, concealed, em| {
             for (app, platforms) in &columns {
                 if !truthy(csv.get(row, app)) {
                     continue;
@@ -165,22 +191,22 @@ pub async fn app_usage(
             }
             Ok(())
         }),
-    )
-    .await
+    }
 }
 
 /// `getOffice365ActivationsUserDetail`: one row per user and product type.
 pub async fn activations(graph: &Graph, em: &Emitter) -> Result<Outcome, StreamError> {
     let path = "/v1.0/reports/getOffice365ActivationsUserDetail?$format=text/csv";
+    read_report(graph, em, Stream::Activations, path, activations_reader()).await
+}
+
+/// The reader of `getOffice365ActivationsUserDetail`.
+pub fn activations_reader() -> ReportReader {
     let count = |v: Option<&str>| v.and_then(|v| v.parse::<i32>().ok()).unwrap_or(0);
-    read_report(
-        graph,
-        em,
-        Stream::Activations,
-        path,
-        "Office activations",
-        &["User Principal Name", "Product Type"],
-        Box::new(move |csv, row, user, concealed, em| {
+    ReportReader {
+        label: "Office activations",
+        required: &["User Principal Name", "Product Type"],
+        each: Box::new(move |csv, row, user, concealed, em| {
             let Some(product) = csv.get(row, "Product Type") else {
                 return Ok(());
             };
@@ -200,8 +226,7 @@ pub async fn activations(graph: &Graph, em: &Emitter) -> Result<Outcome, StreamE
             activation.concealed = concealed;
             em.record_blocking(activation)
         }),
-    )
-    .await
+    }
 }
 
 /// `getOffice365ActiveUserDetail`: one usage row per user and licensed service.
@@ -214,7 +239,12 @@ pub async fn active_users(
         "/v1.0/reports/getOffice365ActiveUserDetail(period='{}')?$format=text/csv",
         settings.period
     );
-    let days = settings.period_days();
+    let reader = active_users_reader(settings.period_days());
+    read_report(graph, em, Stream::ActiveUsers, &path, reader).await
+}
+
+/// The reader of `getOffice365ActiveUserDetail` for a period of `days`.
+pub fn active_users_reader(days: i32) -> ReportReader {
     // (service, licence column, activity column), built once.
     let columns: Vec<(&str, String, String)> = SERVICES
         .iter()
@@ -226,14 +256,10 @@ pub async fn active_users(
             )
         })
         .collect();
-    read_report(
-        graph,
-        em,
-        Stream::ActiveUsers,
-        &path,
-        "Active users",
-        &["User Principal Name", "Report Refresh Date"],
-        Box::new(move |csv, row, user, concealed, em| {
+    ReportReader {
+        label: "Active users",
+        required: &["User Principal Name", "Report Refresh Date"],
+        each: Box::new(move |csv, row, user, concealed, em| {
             if truthy(csv.get(row, "Is Deleted")) {
                 return Ok(());
             }
@@ -253,6 +279,5 @@ pub async fn active_users(
             }
             Ok(())
         }),
-    )
-    .await
+    }
 }

@@ -130,9 +130,10 @@ pub struct Catalog {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|b| *b == b'\n')
+    // Bytes, not a `str` slice: an offset need not fall on a character.
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
         .count()
         + 1
 }
@@ -161,10 +162,7 @@ fn compile(
 impl Catalog {
     /// The default catalog after the operator's files (in order).
     pub fn load(operator_files: &[PathBuf]) -> Result<Catalog, CatalogError> {
-        let mut catalog = Catalog {
-            rules: Vec::new(),
-            usage: Vec::new(),
-        };
+        let mut catalog = Catalog::empty();
         for path in operator_files {
             let text = std::fs::read_to_string(path).map_err(|e| CatalogError {
                 file: path.display().to_string(),
@@ -177,6 +175,14 @@ impl Catalog {
         Ok(catalog)
     }
 
+    /// A catalog without rules, for files appended one by one.
+    pub fn empty() -> Catalog {
+        Catalog {
+            rules: Vec::new(),
+            usage: Vec::new(),
+        }
+    }
+
     /// The default catalog alone.
     pub fn default_only() -> Result<Catalog, CatalogError> {
         Self::load(&[])
@@ -186,8 +192,8 @@ impl Catalog {
     pub fn append(&mut self, text: &str, file: &str) -> Result<(), CatalogError> {
         let doc: FileDoc = toml::from_str(text).map_err(|e| CatalogError {
             file: file.to_owned(),
-            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(0),
-            reason: e.message().to_owned(),
+            line: e.span().map_or(0, |s| line_of(text, s.start)),
+            reason: e.message().trim().replace('\n', " "),
         })?;
         let mut ids = std::collections::HashSet::new();
         for raw in doc.rule {
@@ -196,7 +202,10 @@ impl Catalog {
                 return Err(CatalogError {
                     file: file.into(),
                     line,
-                    reason: format!("rule id '{}' appears twice", raw.id.get_ref()),
+                    reason: format!(
+                        "rule id '{}' appears twice",
+                        raw.id.get_ref().escape_debug()
+                    ),
                 });
             }
             let m = &raw.matcher;
@@ -206,7 +215,7 @@ impl Catalog {
                     line,
                     reason: format!(
                         "rule '{}' matches neither a name nor a publisher",
-                        raw.id.get_ref()
+                        raw.id.get_ref().escape_debug()
                     ),
                 });
             }
