@@ -219,6 +219,22 @@ fn a_connector_is_checked_when_it_is_added_not_only_when_tested() {
         "cloud_instance=https://login.microsoftonline.us",
     ]);
     assert_eq!(code, 0, "{stderr}");
+    // Edit checks what add checks, and keeps the connector as it was.
+    for (param, expected) in [
+        (
+            "tenant_id=../../x?y#z",
+            "tenant's GUID or one of its domain names",
+        ),
+        ("cloud_instance=Narnia", "AzureUsGovernment"),
+        ("streams=", "choose at least one"),
+    ] {
+        let (code, _, stderr) = invhost.run(&["connector", "edit", "Contoso", "--param", param]);
+        assert_ne!(code, 0, "{param} was accepted by edit");
+        assert!(stderr.contains(expected), "{param}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    }
+    let (_, stdout, _) = invhost.run(&["connector", "show", "Contoso", "--json"]);
+    assert!(stdout.contains("contoso.onmicrosoft.com"), "{stdout}");
     let (code, stdout, stderr) = invhost.run(&["connector", "test", "Contoso"]);
     assert_ne!(code, 0);
     assert!(
