@@ -24,16 +24,31 @@ pub trait Connector: Send + Sync + 'static {
 
     /// Checks a configuration and reports one [`Check`] per step.
     ///
-    /// The host validates `params` against the schema (with defaults filled
-    /// in) before calling; a check that fails is a report entry, not an error.
-    /// Return an error only when no report can be made at all.
+    /// `params` have been validated against the schema, with defaults filled
+    /// in, before this is called: by the host, and again by the code
+    /// [`export_plugin!`](crate::export_plugin) generates (the ABI requires a
+    /// plugin to check what it is given, so a plugin built with this SDK does
+    /// not need to). Read them with [`Parameters::deserialize`]. A check that
+    /// fails is a report entry, not an error; return an error only when no
+    /// report can be made at all. A Test is not a process: its report goes to
+    /// the operator who asked for it, not to the process log.
     fn test(&self, params: &Parameters) -> Result<TestReport, ConnectorError>;
 
     /// Runs an action (at least [`ACTION_SYNC_DATA`]), emitting records
     /// through `ctx` and returning a summary.
     ///
-    /// Call [`RunContext::complete`] for every record kind delivered in full;
-    /// return the error of a failed `ctx.emit` (the host asked to stop).
+    /// The rules of a run (the plugin ABI, `connector-core/ABI.md`, says
+    /// them in full):
+    /// - Emit only the kinds [`ConnectorInfo::record_kinds`] declares: the
+    ///   host fails a run whose batch holds another kind, naming it.
+    /// - `source_key` is stable and unique per kind within a run.
+    /// - Call [`RunContext::complete`] for a kind only when it was read in
+    ///   full, and emit no record of it after: at the end of a successful run
+    ///   the host removes the connector's rows of that kind that the run did
+    ///   not emit. A kind never marked keeps its old rows.
+    /// - Return the error of a failed `ctx.emit` (the host asked to stop).
+    /// - The host counts the batches; the summary's counts are for your log
+    ///   line and `invhost plugin check --sync`, which compares them.
     fn run(
         &self,
         action: &str,

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::connector::RunSummary;
+use crate::connector::{RunOptions, RunSummary};
 use crate::error::ConnectorError;
 use crate::model::{Batch, Record, RecordKind};
 
@@ -44,6 +44,18 @@ impl Progress {
             done: None,
             total: None,
         }
+    }
+
+    /// The same note with the units done so far (`Reading devices.csv`, 1200).
+    pub fn done(mut self, done: u64) -> Self {
+        self.done = Some(done);
+        self
+    }
+
+    /// The same note with the units in all, when known (1200 of 5000).
+    pub fn total(mut self, total: u64) -> Self {
+        self.total = Some(total);
+        self
     }
 }
 
@@ -97,8 +109,18 @@ impl RecordSink for CollectingSink {
 
 /// What a connector's `run` writes to: buffers records into batches of
 /// bounded size and hands each full batch to the host.
+///
+/// The host takes a batch at a time, and it is then that a cancellation or a
+/// refused batch is noticed: [`RunContext::emit`] fails with
+/// [`crate::ErrorKind::Cancelled`] on the record that fills the batch (or any
+/// record after). Between slow steps that emit nothing (a long download, a
+/// wait for the source), ask [`RunContext::is_cancelled`]. Report
+/// [progress](RunContext::progress) when something an operator would notice
+/// happens (a new stream, every few thousand records, a wait), a few times a
+/// second at most: the host shows the latest note and logs some.
 pub struct RunContext<'a> {
     sink: &'a mut dyn RecordSink,
+    options: RunOptions,
     buffer: Vec<Record>,
     batch_size: usize,
     summary: RunSummary,
@@ -111,12 +133,27 @@ impl<'a> RunContext<'a> {
     pub fn new(sink: &'a mut dyn RecordSink) -> Self {
         RunContext {
             sink,
+            options: RunOptions::default(),
             buffer: Vec::with_capacity(DEFAULT_BATCH_SIZE),
             batch_size: DEFAULT_BATCH_SIZE,
             summary: RunSummary::default(),
             complete: BTreeSet::new(),
             stopped: false,
         }
+    }
+
+    /// The same context for a run with these options (the SDK sets them
+    /// from the host's request).
+    pub fn with_options(mut self, options: RunOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The run's options: [`RunOptions::clean`] is set for a clean sync, in
+    /// which the host replaces everything the connector held (a connector may
+    /// skip incremental shortcuts then).
+    pub fn options(&self) -> &RunOptions {
+        &self.options
     }
 
     /// Changes the batch size (at least 1).

@@ -90,8 +90,9 @@ pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod prelude {
     pub use crate::model::*;
     pub use crate::{
-        Check, CheckStatus, Connector, ConnectorError, ConnectorInfo, ParamField, ParamKind,
-        ParamSchema, Parameters, RunContext, RunSummary, TestReport,
+        Check, CheckStatus, CollectingSink, Connector, ConnectorError, ConnectorInfo, ErrorKind,
+        ParamField, ParamKind, ParamSchema, Parameters, Progress, RunContext, RunOptions,
+        RunSummary, TestReport,
     };
 }
 

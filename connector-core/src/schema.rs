@@ -6,6 +6,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::error::ConnectorError;
+
 /// The type of one parameter, which decides how its value is checked.
 ///
 /// In JSON: `{"type": "string"}`, `{"type": "integer", "min": 1, "max": 64}`,
@@ -518,6 +520,35 @@ impl Parameters {
     pub fn contains(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
+
+    /// The parameters as the connector's own settings type, through serde:
+    /// declare a struct whose field names are the schema's keys (`Option` for
+    /// optional ones, `#[serde(default)]` where a default applies) and read
+    /// it in one call. Values are checked against the schema before a
+    /// connector sees them (the host does, and `export_plugin!` does again),
+    /// so an error here means the struct and the schema disagree; it names
+    /// the missing field or the type, and never quotes a value.
+    pub fn deserialize<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConnectorError> {
+        serde_json::from_value(Value::Object(self.values.clone())).map_err(|e| {
+            let mut message = e.to_string();
+            for value in self.values.values().filter_map(Value::as_str) {
+                if !value.is_empty() {
+                    message = message.replace(value, "(value)");
+                }
+            }
+            match message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next())
+            {
+                Some(field) => ConnectorError::invalid_parameter(field, "is required"),
+                None => ConnectorError {
+                    kind: crate::error::ErrorKind::InvalidParameters,
+                    message: format!("invalid parameters: {message}"),
+                    field: None,
+                },
+            }
+        })
+    }
 }
 
 /// One parameter's problem.
@@ -671,5 +702,59 @@ mod tests {
         };
         let problems = schema.lint();
         assert_eq!(problems.len(), 4, "{problems:?}");
+    }
+}
+
+#[cfg(test)]
+mod typed {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::Parameters;
+    use crate::error::ErrorKind;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Settings {
+        folder: String,
+        token: String,
+        #[serde(default)]
+        recursive: bool,
+        limit: Option<u32>,
+    }
+
+    #[test]
+    fn parameters_read_into_a_settings_struct() {
+        let params = Parameters::from_json(json!({
+            "folder": "/srv/inventory", "token": "s3cr3t", "limit": 5
+        }))
+        .unwrap();
+        let settings: Settings = params.deserialize().unwrap();
+        assert_eq!(
+            settings,
+            Settings {
+                folder: "/srv/inventory".into(),
+                token: "s3cr3t".into(),
+                recursive: false,
+                limit: Some(5),
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_field_is_named_and_a_wrong_value_never_quoted() {
+        let missing = Parameters::from_json(json!({"token": "s3cr3t"})).unwrap();
+        let e = missing.deserialize::<Settings>().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidParameters);
+        assert_eq!(e.field.as_deref(), Some("folder"));
+        assert_eq!(e.message, "invalid parameters: folder: is required");
+
+        let wrong = Parameters::from_json(json!({
+            "folder": "/srv", "token": "s3cr3t", "limit": "s3cr3t"
+        }))
+        .unwrap();
+        let e = wrong.deserialize::<Settings>().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidParameters);
+        assert!(!e.message.contains("s3cr3t"), "{}", e.message);
+        assert!(e.message.contains("expected u32"), "{}", e.message);
     }
 }

@@ -112,6 +112,8 @@ impl std::fmt::Display for GraphError {
     }
 }
 
+impl std::error::Error for GraphError {}
+
 impl From<SignInError> for GraphError {
     fn from(e: SignInError) -> Self {
         GraphError::SignIn(e)

@@ -2,20 +2,11 @@
 
 use connector_core::{ParamField, ParamKind, ParamSchema};
 
-/// Streams the connector can sync.
-pub const STREAMS: &[&str] = &[
-    "users",
-    "licences",
-    "entra_devices",
-    "managed_devices",
-    "applications",
-    "app_usage",
-    "activations",
-    "active_users",
-];
+use crate::settings::Stream;
 
 pub fn schema() -> ParamSchema {
     let choice = |options: &[&str]| options.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let streams: Vec<&str> = Stream::ALL.iter().map(|s| s.name()).collect();
     ParamSchema {
         fields: vec![
             ParamField::new("cloud_instance", "Azure Cloud Instance", ParamKind::String)
@@ -55,9 +46,9 @@ pub fn schema() -> ParamSchema {
             )
             .default_value("D30")
             .help("Days of Microsoft 365 usage to read."),
-            ParamField::new("streams", "Streams", ParamKind::MultiChoice { options: choice(STREAMS) })
+            ParamField::new("streams", "Streams", ParamKind::MultiChoice { options: choice(&streams) })
                 .required()
-                .default_value(STREAMS.to_vec())
+                .default_value(streams.clone())
                 .help("What to sync; all by default."),
             ParamField::new(
                 "max_concurrency",

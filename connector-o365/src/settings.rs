@@ -1,12 +1,14 @@
 //! The connector's parameters, read once into typed settings.
 
 use connector_core::{ConnectorError, Parameters};
+use serde::Deserialize;
 
 use crate::cloud::{Cloud, Endpoints};
-use crate::params::STREAMS;
 
-/// One stream of the connector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// One stream of the connector; its `snake_case` name is the value of the
+/// `streams` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Stream {
     /// Users and their licence assignments.
     Users,
@@ -27,6 +29,18 @@ pub enum Stream {
 }
 
 impl Stream {
+    /// Every stream, in the order a sync reads them.
+    pub const ALL: [Stream; 8] = [
+        Stream::Users,
+        Stream::Licences,
+        Stream::EntraDevices,
+        Stream::ManagedDevices,
+        Stream::Applications,
+        Stream::AppUsage,
+        Stream::Activations,
+        Stream::ActiveUsers,
+    ];
+
     /// The parameter value naming the stream.
     pub fn name(self) -> &'static str {
         match self {
@@ -40,21 +54,37 @@ impl Stream {
             Stream::ActiveUsers => "active_users",
         }
     }
+}
 
-    fn parse(name: &str) -> Option<Stream> {
-        [
-            Stream::Users,
-            Stream::Licences,
-            Stream::EntraDevices,
-            Stream::ManagedDevices,
-            Stream::Applications,
-            Stream::AppUsage,
-            Stream::Activations,
-            Stream::ActiveUsers,
-        ]
-        .into_iter()
-        .find(|s| s.name() == name)
-    }
+/// The parameters as the schema in `params.rs` declares them (field names
+/// are the keys); `Settings` is what a run makes of them.
+#[derive(Deserialize)]
+struct Declared {
+    #[serde(default)]
+    cloud_instance: Option<String>,
+    #[serde(default)]
+    graph_endpoint: Option<String>,
+    tenant_id: String,
+    client_id: String,
+    client_secret: String,
+    #[serde(default = "default_period")]
+    report_period: String,
+    #[serde(default = "all_streams")]
+    streams: Vec<Stream>,
+    #[serde(default = "default_concurrency")]
+    max_concurrency: usize,
+}
+
+fn default_period() -> String {
+    "D30".into()
+}
+
+fn all_streams() -> Vec<Stream> {
+    Stream::ALL.to_vec()
+}
+
+fn default_concurrency() -> usize {
+    4
 }
 
 /// Everything a run needs, from the parameters.
@@ -91,20 +121,26 @@ impl std::fmt::Debug for Settings {
 impl Settings {
     /// Reads validated parameters (defaults filled in by the host).
     pub fn from_parameters(params: &Parameters) -> Result<Settings, ConnectorError> {
-        let cloud = Cloud::parse(params.str("cloud_instance"))
+        let declared: Declared = params.deserialize()?;
+        let cloud = Cloud::parse(declared.cloud_instance.as_deref())
             .map_err(|e| ConnectorError::invalid_parameter("cloud_instance", e))?;
         let endpoints = cloud
-            .endpoints(params.str("graph_endpoint"))
+            .endpoints(
+                declared
+                    .graph_endpoint
+                    .as_deref()
+                    .filter(|s| !s.trim().is_empty()),
+            )
             .map_err(|e| ConnectorError::invalid_parameter("graph_endpoint", e))?;
-        let required = |key: &str| {
-            params
-                .str(key)
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-                .ok_or_else(|| ConnectorError::invalid_parameter(key, "is required"))
+        let required = |key: &str, value: String| {
+            let value = value.trim().to_owned();
+            if value.is_empty() {
+                Err(ConnectorError::invalid_parameter(key, "is required"))
+            } else {
+                Ok(value)
+            }
         };
-        let tenant = required("tenant_id")?;
+        let tenant = required("tenant_id", declared.tenant_id)?;
         if tenant.eq_ignore_ascii_case("common") || tenant.eq_ignore_ascii_case("organizations") {
             return Err(ConnectorError::invalid_parameter(
                 "tenant_id",
@@ -122,11 +158,7 @@ impl Settings {
                 "expected the tenant's GUID or one of its domain names (contoso.onmicrosoft.com)",
             ));
         }
-        let streams: Vec<Stream> = match params.list("streams") {
-            Some(names) => names.iter().filter_map(|n| Stream::parse(n)).collect(),
-            None => STREAMS.iter().filter_map(|n| Stream::parse(n)).collect(),
-        };
-        if streams.is_empty() {
+        if declared.streams.is_empty() {
             // A sync that reads nothing would "succeed", and a clean one
             // would remove everything.
             return Err(ConnectorError::invalid_parameter(
@@ -137,11 +169,11 @@ impl Settings {
         Ok(Settings {
             endpoints,
             tenant,
-            client_id: required("client_id")?,
-            client_secret: required("client_secret")?,
-            period: params.str("report_period").unwrap_or("D30").to_owned(),
-            streams,
-            max_concurrency: params.int("max_concurrency").unwrap_or(4).clamp(1, 32) as usize,
+            client_id: required("client_id", declared.client_id)?,
+            client_secret: required("client_secret", declared.client_secret)?,
+            period: declared.report_period,
+            streams: declared.streams,
+            max_concurrency: declared.max_concurrency.clamp(1, 32),
         })
     }
 

@@ -13,7 +13,8 @@
 //! - [`schedules`]: chains of actions due on a cron expression, fired once
 //!   per due time across hosts.
 //! - [`connectors`], [`repositories`], [`inventory`], [`plugins`]: the rest
-//!   of what operators do; [`secrets`]: where secret values come from.
+//!   of what operators do; [`secrets`]: where secret values come from;
+//!   [`plugin_check`]: a plugin's Sync Data checked into a scratch repository.
 
 pub mod accounts;
 pub mod actions;
@@ -23,6 +24,7 @@ pub mod consolidate;
 pub mod execute;
 pub mod host;
 pub mod inventory;
+pub mod plugin_check;
 pub mod plugins;
 pub mod processes;
 pub mod repositories;

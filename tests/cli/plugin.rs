@@ -252,3 +252,150 @@ fn show_table_shape() {
     let stable = stdout.replace(&plugins.path().display().to_string(), "[PLUGIN_DIR]");
     insta::assert_snapshot!(stable);
 }
+
+#[test]
+fn check_sync_runs_a_good_plugin_into_a_scratch_repository() {
+    let invhost = Invhost::new();
+    let plugins = PluginDir::new();
+    let c = plugins.compile_c(None);
+    let path = c.to_str().unwrap();
+    let (code, stdout, stderr) = invhost.run(&[
+        "plugin",
+        "check",
+        path,
+        "--test",
+        "--sync",
+        "--param",
+        "prefix=PC",
+        "--param",
+        "count=250",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    for expected in [
+        "ok      c-demo: test: Configuration",
+        "ok      c-demo: sync: run: succeeded: Emitted 250 devices in 3 batches.",
+        "ok      c-demo: sync: batches: 3 batch(es), 250 record(s)",
+        "ok      c-demo: sync: summary: its counts are the batches' counts",
+        "ok      c-demo: sync: repository: 250 row(s) written and published",
+        "passes the conformance check",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "expected '{expected}' in:\n{stdout}"
+        );
+    }
+    // The summary per kind: declared, emitted, stored, complete.
+    let row = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("device"))
+        .unwrap_or_else(|| panic!("no device row in:\n{stdout}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells, ["device", "yes", "250", "250", "yes"], "{row}");
+
+    let (code, stdout, _) = invhost.run(&[
+        "plugin",
+        "check",
+        path,
+        "--sync",
+        "--param",
+        "prefix=PC",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["kinds"][0]["kind"], "device");
+    assert_eq!(report["kinds"][0]["stored"], 3);
+
+    // Parameters are checked against the schema before anything runs.
+    let (code, stdout, _) = invhost.run(&["plugin", "check", path, "--sync"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("failed  c-demo: parameters:") && stdout.contains("prefix"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_sync_fails_each_broken_run_with_its_own_reason() {
+    let invhost = Invhost::new();
+    let plugins = PluginDir::new();
+    let cases = [
+        (
+            "EMIT_INVALID_JSON",
+            "failed  c-demo: sync: run: the plugin emitted an invalid batch: EOF while parsing",
+        ),
+        (
+            "SYNC_FAIL",
+            "failed  c-demo: sync: run: the demo source is down",
+        ),
+        (
+            "EMIT_UNDECLARED",
+            "failed  c-demo: sync: run: the plugin emitted an invalid batch: 'user' is not one of the record kinds the connector declares (device)",
+        ),
+        (
+            "DUPLICATE_KEYS",
+            "failed  c-demo: sync: batches: the device key 'PC-1' was emitted twice in one run",
+        ),
+        (
+            "SUMMARY_MISCOUNTS",
+            "failed  c-demo: sync: summary: device: the summary says 4, the batches held 3 (the host counts the batches, not the summary)",
+        ),
+    ];
+    for (variant, expected) in cases {
+        let path = plugins.compile_c(Some(variant));
+        // Loading alone passes: what is wrong shows only when the plugin runs.
+        let (code, stdout, _) = invhost.run(&["plugin", "check", path.to_str().unwrap()]);
+        assert_eq!(code, 0, "{variant}: {stdout}");
+        let (code, stdout, stderr) = invhost.run(&[
+            "plugin",
+            "check",
+            path.to_str().unwrap(),
+            "--sync",
+            "--param",
+            "prefix=PC",
+        ]);
+        assert_eq!(code, 1, "{variant}: {stdout}{stderr}");
+        assert!(
+            stdout.contains(expected),
+            "{variant}: expected '{expected}' in:\n{stdout}"
+        );
+        assert!(
+            stdout.trim_end().ends_with("FAILED conformance check"),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
+fn a_sync_that_emits_an_undeclared_kind_fails_and_publishes_nothing() {
+    let plugins = PluginDir::new();
+    plugins.compile_c(Some("EMIT_UNDECLARED"));
+    let mut invhost = Invhost::new();
+    invhost.plugin_dir = Some(plugins.path().to_path_buf());
+    let (code, _, stderr) = invhost.run(&[
+        "connector",
+        "add",
+        "--type",
+        "c-demo",
+        "--name",
+        "Demo",
+        "--param",
+        "prefix=PC",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = invhost.run(&[
+        "execute",
+        "--repository",
+        "Default Inventory",
+        "--action",
+        "Sync Data - Demo",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        stdout.contains("failed: the plugin emitted an invalid batch: 'user' is not one of the record kinds the connector declares (device)"),
+        "{stdout}{stderr}"
+    );
+    let (_, stdout, _) = invhost.run(&["inventory", "devices", "--json"]);
+    assert_eq!(stdout.trim(), "[]", "{stdout}");
+}

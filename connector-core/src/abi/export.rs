@@ -177,7 +177,7 @@ impl Plugin {
             }
             info.parameters.validate(&request.parameters)?;
             let params = info.parameters.with_defaults(&request.parameters);
-            let mut ctx = RunContext::new(&mut sink);
+            let mut ctx = RunContext::new(&mut sink).with_options(request.options.clone());
             let result = connector.run(&request.action, &params, &mut ctx);
             let cancelled = ctx.is_cancelled();
             match result {
@@ -391,8 +391,15 @@ impl RecordSink for FfiSink {
 /// connector_core::export_plugin!(name: "csv-inventory", connectors: [CsvInventory]);
 /// ```
 ///
-/// Each listed type implements [`Connector`] and `Default`. The plugin's
-/// `tracing` events are forwarded to the host's log.
+/// Each listed type implements [`Connector`] and `Default`. `name:` becomes
+/// the plugin's name in `invhost plugin list` and in the host's messages
+/// (use the crate's name); the plugin's version is the crate's
+/// `CARGO_PKG_VERSION`, and its SDK version this crate's. The generated code
+/// answers the ABI's calls: it checks the request, validates the parameters
+/// against each connector's schema and fills in defaults before `test` or
+/// `run` sees them, refuses unknown connector types and actions, catches
+/// panics (reported as the connector's failure), and forwards the plugin's
+/// `tracing` events to the host's log.
 #[macro_export]
 macro_rules! export_plugin {
     (name: $name:expr, connectors: [$($connector:ty),+ $(,)?] $(,)?) => {

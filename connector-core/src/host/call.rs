@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::abi::{self, EMIT_CONTINUE, EMIT_STOP, OutBuf, PluginDescriptor, RunCallbacks, Status};
 use crate::context::{Flow, Progress, RecordSink};
 use crate::error::{ConnectorError, ErrorKind};
-use crate::model::Batch;
+use crate::model::{Batch, RecordKind};
 
 /// What one call returned: its status and a copy of its output buffer.
 pub(super) struct Reply {
@@ -94,14 +94,17 @@ pub(super) fn decode<T: DeserializeOwned>(reply: Reply, what: &str) -> Result<T,
 /// The host's state behind one run's callbacks.
 pub(super) struct RunState<'a> {
     sink: Mutex<&'a mut dyn RecordSink>,
+    /// The kinds the connector declares; empty when it declares none.
+    declared: Vec<RecordKind>,
     /// Set when the plugin emitted something the host cannot take.
     pub failure: Mutex<Option<String>>,
 }
 
 impl<'a> RunState<'a> {
-    pub fn new(sink: &'a mut dyn RecordSink) -> Self {
+    pub fn new(sink: &'a mut dyn RecordSink, declared: Vec<RecordKind>) -> Self {
         RunState {
             sink: Mutex::new(sink),
+            declared,
             failure: Mutex::new(None),
         }
     }
@@ -154,6 +157,31 @@ pub fn decode_batch(bytes: &[u8]) -> Result<Batch, String> {
     Ok(batch)
 }
 
+/// Checks that a batch holds, and marks complete, only kinds the connector
+/// declares in `record_kinds` (any kind when it declares none).
+pub fn declared(batch: &Batch, kinds: &[RecordKind]) -> Result<(), String> {
+    if kinds.is_empty() {
+        return Ok(());
+    }
+    let undeclared = batch
+        .records
+        .iter()
+        .map(crate::model::Record::kind)
+        .chain(batch.complete.iter().copied())
+        .find(|kind| !kinds.contains(kind));
+    match undeclared {
+        None => Ok(()),
+        Some(kind) => Err(format!(
+            "'{kind}' is not one of the record kinds the connector declares ({})",
+            kinds
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 /// Checks what serde cannot: every record has a key.
 fn validate(batch: &Batch) -> Result<(), String> {
     match batch
@@ -186,13 +214,14 @@ unsafe extern "C" fn emit(ctx: *mut c_void, ptr: *const u8, len: usize) -> i32 {
         unsafe { std::slice::from_raw_parts(ptr, len) }
     };
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let batch = match decode_batch(bytes) {
-            Ok(batch) => batch,
-            Err(e) => {
-                state.fail(format!("the plugin emitted an invalid batch: {e}"));
-                return EMIT_STOP;
-            }
-        };
+        let batch =
+            match decode_batch(bytes).and_then(|b| declared(&b, &state.declared).map(|()| b)) {
+                Ok(batch) => batch,
+                Err(e) => {
+                    state.fail(format!("the plugin emitted an invalid batch: {e}"));
+                    return EMIT_STOP;
+                }
+            };
         let Ok(mut sink) = state.sink.lock() else {
             return EMIT_STOP;
         };

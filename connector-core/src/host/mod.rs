@@ -16,8 +16,8 @@ mod plugin;
 mod preflight;
 mod registry;
 
-pub use call::{MAX_BATCH_BYTES, decode_batch};
-pub use check::{CheckLine, check_library};
+pub use call::{MAX_BATCH_BYTES, declared, decode_batch};
+pub use check::{BatchChecker, CheckLine, check_and_load, check_library, check_test};
 pub use error::{CallError, LoadError, LoadProblem};
 pub use plugin::{ConnectorHandle, Origin, Plugin};
 pub use registry::Registry;

@@ -293,7 +293,7 @@ impl ConnectorHandle {
         let Some(run) = self.plugin.descriptor.run else {
             return Err(self.error(ConnectorError::failed("no run function")));
         };
-        let state = RunState::new(sink);
+        let state = RunState::new(sink, self.info.record_kinds.clone());
         let callbacks = state.callbacks();
         let callbacks_ptr = std::ptr::from_ref(&callbacks) as usize;
         // SAFETY: request, callbacks (and the state behind them) and out all

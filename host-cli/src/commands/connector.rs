@@ -88,7 +88,7 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
 }
 
 impl ParamArgs {
-    fn input(self, unset: Vec<String>) -> ParameterInput {
+    pub(crate) fn input(self, unset: Vec<String>) -> ParameterInput {
         ParameterInput {
             params: self.params,
             params_file: self.params_file,

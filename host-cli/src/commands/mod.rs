@@ -35,7 +35,7 @@ pub fn exec(cli: Cli) -> Result<ExitCode> {
     runtime.block_on(async move {
         match cli.command {
             // Plugin calls run on threads of their own, so blocking here is fine.
-            Command::Plugin(command) => plugin::exec(command, &host.config, &global),
+            Command::Plugin(command) => plugin::exec(command, &host.config, &global).await,
             Command::Repository(command) => repository::exec(command, &host, json).await,
             Command::Connector(command) => connector::exec(command, &host, json).await,
             Command::Secrets(command) => secrets::exec(command, &host, json).await,

@@ -1,17 +1,18 @@
-//! `invhost plugin list | show TYPE | check PATH`.
+//! `invhost plugin list | show TYPE | check PATH [--test] [--sync]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
-use connector_core::CheckStatus;
-use connector_core::host::check_library;
+use connector_core::host::{check_and_load, check_test};
+use connector_core::{CheckStatus, Parameters};
 use serde::Serialize;
 
 use crate::cli::GlobalArgs;
+use crate::commands::connector::ParamArgs;
 use crate::config::Config;
-use crate::ops;
+use crate::ops::{self, connectors, plugin_check};
 use crate::output;
 
 /// Connector plugins.
@@ -25,20 +26,62 @@ pub enum PluginCommand {
         #[arg(value_name = "TYPE")]
         type_id: String,
     },
-    /// Conformance check for plugin authors: loads a library and checks it step by step.
+    /// Conformance check for plugin authors: loads a library and checks it step
+    /// by step; with --test and --sync, runs the connector with the given
+    /// parameters too.
     Check {
         /// The plugin library file.
         path: PathBuf,
+        /// Also run the connector's Test with the parameters given.
+        #[arg(long)]
+        test: bool,
+        /// Also run its Sync Data into a scratch repository (removed afterwards),
+        /// checking every batch: its JSON, kinds against the declared record kinds,
+        /// keys unique per kind, nothing after its kind was marked complete, the
+        /// summary against the batches; then a summary per record kind.
+        #[arg(long)]
+        sync: bool,
+        /// The connector type to test or sync (needed when the library has several).
+        #[arg(long = "type", value_name = "TYPE")]
+        type_id: Option<String>,
+        #[command(flatten)]
+        params: ParamArgs,
     },
 }
 
 /// Runs a plugin command.
-pub fn exec(command: PluginCommand, config: &Config, global: &GlobalArgs) -> Result<ExitCode> {
+pub async fn exec(
+    command: PluginCommand,
+    config: &Config,
+    global: &GlobalArgs,
+) -> Result<ExitCode> {
     match command {
         PluginCommand::List => list(config, global.json),
         PluginCommand::Show { type_id } => show(config, &type_id, global.json),
-        PluginCommand::Check { path } => check(&path, global.json),
+        PluginCommand::Check {
+            path,
+            test,
+            sync,
+            type_id,
+            params,
+        } => {
+            let runs = Runs {
+                test,
+                sync,
+                type_id,
+                params,
+            };
+            check(&path, runs, global.json).await
+        }
     }
+}
+
+/// What `plugin check` runs beyond the library's own checks.
+struct Runs {
+    test: bool,
+    sync: bool,
+    type_id: Option<String>,
+    params: ParamArgs,
 }
 
 fn list(config: &Config, json: bool) -> Result<ExitCode> {
@@ -131,8 +174,57 @@ fn show(config: &Config, type_id: &str, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(path: &std::path::Path, json: bool) -> Result<ExitCode> {
-    let lines = check_library(path);
+async fn check(path: &std::path::Path, runs: Runs, json: bool) -> Result<ExitCode> {
+    let (mut lines, plugin) = check_and_load(path);
+    let mut kinds = Vec::new();
+    let loaded_fine = !lines.iter().any(|l| l.status == CheckStatus::Failed);
+    if (runs.test || runs.sync) && loaded_fine {
+        let plugin = plugin.context("the plugin did not load")?;
+        let connectors = plugin.connectors();
+        let handle = match (&runs.type_id, connectors.as_slice()) {
+            (None, [only]) => only.clone(),
+            (None, _) => bail!(
+                "the library has several connector types ({}): choose one with --type",
+                type_list(&connectors)
+            ),
+            (Some(id), _) => connectors
+                .iter()
+                .find(|c| c.info().type_id == *id)
+                .cloned()
+                .with_context(|| {
+                    format!(
+                        "the library has no connector type '{id}' (it has {})",
+                        type_list(&connectors)
+                    )
+                })?,
+        };
+        let id = handle.info().type_id.clone();
+        match connectors::build_parameters(&handle, Parameters::new(), &runs.params.input(vec![])) {
+            Err(e) => lines.push(connector_core::Check {
+                name: format!("{id}: parameters"),
+                status: CheckStatus::Failed,
+                message: format!("{e:#}"),
+            }),
+            Ok(parameters) => {
+                if runs.test {
+                    lines.extend(check_test(&handle, &parameters).into_iter().map(|l| {
+                        connector_core::Check {
+                            name: format!("{id}: {}", l.name),
+                            ..l
+                        }
+                    }));
+                }
+                if runs.sync {
+                    let checked = plugin_check::check_sync(&handle, parameters).await?;
+                    lines.extend(checked.lines.into_iter().map(|l| connector_core::Check {
+                        name: format!("{id}: {}", l.name),
+                        ..l
+                    }));
+                    kinds = checked.kinds;
+                }
+            }
+        }
+    }
     let failed = lines.iter().any(|l| l.status == CheckStatus::Failed);
     if json {
         #[derive(Serialize)]
@@ -140,11 +232,14 @@ fn check(path: &std::path::Path, json: bool) -> Result<ExitCode> {
             file: String,
             passed: bool,
             checks: &'a [connector_core::Check],
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            kinds: &'a [plugin_check::KindResult],
         }
         output::print_json(&Report {
             file: path.display().to_string(),
             passed: !failed,
             checks: &lines,
+            kinds: &kinds,
         })?;
     } else {
         for l in &lines {
@@ -154,6 +249,21 @@ fn check(path: &std::path::Path, json: bool) -> Result<ExitCode> {
                 l.name,
                 l.message
             ));
+        }
+        if !kinds.is_empty() {
+            output::line("");
+            let mut table = output::table(["KIND", "DECLARED", "EMITTED", "STORED", "COMPLETE"]);
+            let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
+            for k in &kinds {
+                table.add_row([
+                    k.kind.to_string(),
+                    yes(k.declared),
+                    k.emitted.to_string(),
+                    k.stored.to_string(),
+                    yes(k.complete),
+                ]);
+            }
+            output::print_table(&table);
         }
         output::line(&format!(
             "{}: {}",
@@ -170,4 +280,12 @@ fn check(path: &std::path::Path, json: bool) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn type_list(connectors: &[connector_core::host::ConnectorHandle]) -> String {
+    connectors
+        .iter()
+        .map(|c| c.info().type_id.clone())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -2,8 +2,8 @@
 //! terminal face does (the demo's setup, asking for a secret).
 
 pub use host_engine::{
-    accounts, actions, cancel, connectors, consolidate, execute, host, inventory, plugins,
-    processes, repositories, runner, schedules, secrets,
+    accounts, actions, cancel, connectors, consolidate, execute, host, inventory, plugin_check,
+    plugins, processes, repositories, runner, schedules, secrets,
 };
 
 pub mod demo;
