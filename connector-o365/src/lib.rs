@@ -6,7 +6,7 @@
 //! One file per concern: `auth` sign-in, `http` paging and retries,
 //! `streams/*` one Graph resource each, `sync` the run, `probe` the Test;
 //! `parsers` opens the readers of Graph's answers to tests.
-//! Feature `simulator` adds a Graph simulator serving a synthetic tenant.
+//! The Graph simulator it is tested against is the `graph-simulator` crate.
 
 mod auth;
 mod cloud;
@@ -20,9 +20,6 @@ mod settings;
 mod skus;
 mod streams;
 mod sync;
-
-#[cfg(feature = "simulator")]
-pub mod simulator;
 
 pub use cloud::{Cloud, Endpoints};
 pub use connector::O365Connector;

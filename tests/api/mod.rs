@@ -968,18 +968,17 @@ async fn browser_sessions_connector_secrets_and_metrics(db: &TestDb) {
 
     // An admin adds a connector with a secret; it is never returned. Its
     // tenant (the simulator) throttles every third request.
-    let sim =
-        connector_o365::simulator::Simulator::start(connector_o365::simulator::SimulatorConfig {
-            users: 6,
-            devices: 6,
-            faults: connector_o365::simulator::Faults {
-                throttle_every: Some(3),
-                ..Default::default()
-            },
+    let sim = graph_simulator::Simulator::start(graph_simulator::SimulatorConfig {
+        users: 6,
+        devices: 6,
+        faults: graph_simulator::Faults {
+            throttle_every: Some(3),
             ..Default::default()
-        })
-        .await
-        .unwrap();
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let secret = sim.client_secret();
     let secret = secret.as_str();
     let (status, added) = api

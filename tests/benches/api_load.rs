@@ -3,7 +3,7 @@
 //! while `invhost serve` runs a sync of that tenant; measured from outside.
 //!
 //! ```sh
-//! cargo build --release -p host-cli -p connector-o365 --features connector-o365/simulator
+//! cargo build --release -p host-cli -p graph-simulator
 //! cargo bench -p tests --bench api_load
 //! ```
 //!
@@ -32,7 +32,7 @@ fn release_bin(name: &str) -> PathBuf {
     let path = deps.parent().unwrap().parent().unwrap().join(name);
     assert!(
         path.exists(),
-        "{} is missing: cargo build --release -p host-cli -p connector-o365 --features connector-o365/simulator",
+        "{} is missing: cargo build --release -p host-cli -p graph-simulator",
         path.display()
     );
     path

@@ -4,7 +4,7 @@
 //! connector's alone.
 //!
 //! ```sh
-//! cargo build --release -p host-cli -p connector-o365 --features connector-o365/simulator
+//! cargo build --release -p host-cli -p graph-simulator
 //! cargo bench -p tests --bench o365_sync
 //! ```
 //!
@@ -29,7 +29,7 @@ fn release_bin(name: &str) -> PathBuf {
     let path = deps.parent().unwrap().parent().unwrap().join(name);
     assert!(
         path.exists(),
-        "{} is missing: cargo build --release -p host-cli -p connector-o365 --features connector-o365/simulator",
+        "{} is missing: cargo build --release -p host-cli -p graph-simulator",
         path.display()
     );
     path

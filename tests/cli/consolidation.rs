@@ -44,10 +44,7 @@ pub(crate) struct Tenant {
 }
 
 /// A Setup whose invhost has the simulator's secret in `GRAPH_SECRET`.
-pub(crate) fn setup_for(
-    db: &TestDb,
-    sim: &connector_o365::simulator::Simulator,
-) -> (Setup, Tenant) {
+pub(crate) fn setup_for(db: &TestDb, sim: &graph_simulator::Simulator) -> (Setup, Tenant) {
     let mut s = Setup::new(db);
     s.invhost
         .env
@@ -88,14 +85,13 @@ pub(crate) fn add_contoso(s: &Setup, t: &Tenant, extra: &[&str]) {
 }
 
 async fn simulator_and_spreadsheet_machines_merge_and_the_views_show_them(db: &TestDb) {
-    let sim =
-        connector_o365::simulator::Simulator::start(connector_o365::simulator::SimulatorConfig {
-            users: 24,
-            devices: 16,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let sim = graph_simulator::Simulator::start(graph_simulator::SimulatorConfig {
+        users: 24,
+        devices: 16,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let (s, t) = setup_for(db, &sim);
     let s = tokio::task::spawn_blocking(move || {
         add_contoso(&s, &t, &[]);
@@ -368,15 +364,14 @@ fn a_bad_rule_file_is_refused_before_anything_runs() {
 /// end Unreported with that reason, and nothing is offered for reclaim.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concealed_names_end_as_unreported_with_that_reason() {
-    let sim =
-        connector_o365::simulator::Simulator::start(connector_o365::simulator::SimulatorConfig {
-            users: 20,
-            devices: 12,
-            concealed_names: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let sim = graph_simulator::Simulator::start(graph_simulator::SimulatorConfig {
+        users: 20,
+        devices: 12,
+        concealed_names: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let db = TestDb::sqlite();
     let (s, t) = setup_for(&db, &sim);
     tokio::task::spawn_blocking(move || {

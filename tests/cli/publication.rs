@@ -8,7 +8,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use connector_core::RecordKind;
-use connector_o365::simulator::{Faults, Gate, Simulator, SimulatorConfig};
+use graph_simulator::{Faults, Gate, Simulator, SimulatorConfig};
 use repo_store::{Backend, Page, ProcessStatus, Store};
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use serde_json::Value;

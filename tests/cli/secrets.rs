@@ -146,7 +146,7 @@ async fn a_secret_never_leaks(db: &TestDb) {
 /// the client secret nor an access token shows anywhere.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_sync_leaks_neither_secret_nor_token() {
-    let sim = connector_o365::simulator::Simulator::start(Default::default())
+    let sim = graph_simulator::Simulator::start(Default::default())
         .await
         .unwrap();
     let secret = sim.client_secret();

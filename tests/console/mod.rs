@@ -204,14 +204,13 @@ impl Drop for Browser {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_runs_a_sync_from_the_console_and_a_viewer_cannot() {
-    let sim =
-        connector_o365::simulator::Simulator::start(connector_o365::simulator::SimulatorConfig {
-            users: 12,
-            devices: 8,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let sim = graph_simulator::Simulator::start(graph_simulator::SimulatorConfig {
+        users: 12,
+        devices: 8,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let db = TestDb::sqlite();
     let s = Setup::new(&db);
     account(&s, "ada", "admin");
@@ -537,29 +536,27 @@ async fn an_operator_follows_names_filters_the_log_and_keeps_schedules() {
     use crate::cli::consolidation::{add_contoso, setup_for};
     use fantoccini::key::Key;
 
-    let sim =
-        connector_o365::simulator::Simulator::start(connector_o365::simulator::SimulatorConfig {
-            users: 12,
-            devices: 8,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let sim = graph_simulator::Simulator::start(graph_simulator::SimulatorConfig {
+        users: 12,
+        devices: 8,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     // A second tenant whose usage reports wait at a gate: its sync stays
     // running for as long as the test needs.
-    let gate = connector_o365::simulator::Gate::new();
-    let slow =
-        connector_o365::simulator::Simulator::start(connector_o365::simulator::SimulatorConfig {
-            users: 4,
-            devices: 2,
-            faults: connector_o365::simulator::Faults {
-                hold_reports: Some(gate.clone()),
-                ..Default::default()
-            },
+    let gate = graph_simulator::Gate::new();
+    let slow = graph_simulator::Simulator::start(graph_simulator::SimulatorConfig {
+        users: 4,
+        devices: 2,
+        faults: graph_simulator::Faults {
+            hold_reports: Some(gate.clone()),
             ..Default::default()
-        })
-        .await
-        .unwrap();
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let db = TestDb::sqlite();
     let (mut s, t) = setup_for(&db, &sim);
     s.invhost

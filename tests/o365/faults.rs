@@ -1,7 +1,7 @@
 //! Graph misbehaving: retried where Graph says to, a one-line failure where not.
 
 use connector_core::ErrorKind;
-use connector_o365::simulator::{Faults, SimulatorConfig};
+use graph_simulator::{Faults, SimulatorConfig};
 
 use super::{builtin, expected_counts, params, start, sync, test_report};
 
@@ -15,7 +15,7 @@ fn with(faults: Faults) -> SimulatorConfig {
 /// Syncs through the fault into a real SQLite repository; the stored counts
 /// must equal the simulated tenant's. Returns the simulator, whose counters
 /// tell whether the fault really happened.
-async fn survives(faults: Faults) -> connector_o365::simulator::Simulator {
+async fn survives(faults: Faults) -> graph_simulator::Simulator {
     let sim = start(with(faults)).await;
     let (result, counter) = sync(&builtin(), params(&sim)).await;
     result.unwrap_or_else(|e| panic!("should survive: {e}"));
@@ -59,7 +59,7 @@ async fn fails(faults: Faults) -> String {
     fails_on(&start(with(faults)).await).await
 }
 
-async fn fails_on(sim: &connector_o365::simulator::Simulator) -> String {
+async fn fails_on(sim: &graph_simulator::Simulator) -> String {
     let (result, _) = sync(&builtin(), params(sim)).await;
     let error = result.expect_err("should fail");
     assert_eq!(error.kind, ErrorKind::Failed, "{error}");
@@ -73,7 +73,7 @@ async fn fails_on(sim: &connector_o365::simulator::Simulator) -> String {
 }
 
 /// Graph requests the simulator answered (sign-in and downloads aside).
-fn graph_requests(sim: &connector_o365::simulator::Simulator) -> u64 {
+fn graph_requests(sim: &graph_simulator::Simulator) -> u64 {
     let requests = sim.requests();
     requests
         .iter()

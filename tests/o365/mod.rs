@@ -10,7 +10,7 @@ use connector_core::host::{ConnectorHandle, Registry};
 use connector_core::{
     Batch, Flow, Parameters, Progress, RecordKind, RecordSink, RunOptions, RunSummary,
 };
-use connector_o365::simulator::{Simulator, SimulatorConfig};
+use graph_simulator::{Simulator, SimulatorConfig};
 use serde_json::json;
 
 /// Backoff and export timeouts short enough for tests; each test is its own process.
@@ -101,9 +101,7 @@ pub async fn test_report(
 }
 
 /// The rows per kind a complete sync of the simulated tenant stores.
-pub fn expected_counts(
-    expected: &connector_o365::simulator::Expected,
-) -> BTreeMap<RecordKind, u64> {
+pub fn expected_counts(expected: &graph_simulator::Expected) -> BTreeMap<RecordKind, u64> {
     BTreeMap::from([
         (RecordKind::User, expected.users),
         (RecordKind::LicenceAssignment, expected.licence_assignments),

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use connector_core::{CheckStatus, Record, RecordKind};
-use connector_o365::simulator::SimulatorConfig;
+use graph_simulator::SimulatorConfig;
 
 use super::{builtin, count, params, start, sync, test_report};
 

@@ -2,12 +2,12 @@
 
 use connector_core::host::Plugin;
 use connector_core::{Record, RecordKind};
-use connector_o365::simulator::SimulatorConfig;
+use graph_simulator::SimulatorConfig;
 
 use super::{builtin, count, params, start, sync, test_report};
 use crate::support::{PluginDir, built_library};
 
-fn assert_tenant(counter: &super::Counter, expected: &connector_o365::simulator::Expected) {
+fn assert_tenant(counter: &super::Counter, expected: &graph_simulator::Expected) {
     assert_eq!(count(counter, RecordKind::User), expected.users);
     assert_eq!(
         count(counter, RecordKind::LicenceAssignment),

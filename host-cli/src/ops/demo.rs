@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use connector_core::Parameters;
-use connector_o365::simulator::{Simulator, SimulatorConfig};
+use graph_simulator::{Simulator, SimulatorConfig};
 use serde_json::json;
 
 use super::host::Host;

@@ -1,6 +1,6 @@
 //! A Microsoft Graph simulator: a loopback HTTP server serving a synthetic
 //! Microsoft 365 / Intune tenant, for the connector's tests, benchmarks and
-//! `invhost demo`. Enabled by the `simulator` feature.
+//! `invhost demo`.
 //!
 //! It answers the client-credentials sign-in, `/users`, `/subscribedSkus`,
 //! `/devices`, Intune managed devices, detected apps and their devices,
@@ -12,6 +12,12 @@
 //! connections, expiring tokens, malformed pages, truncated CSVs, failing
 //! export jobs and sign-in failures. [`Simulator::expected`] gives the counts
 //! a complete sync must produce.
+//!
+//! It imports nothing from the connector, on purpose: Graph paths, report
+//! columns, SKU ids, export columns and error shapes are written here from
+//! Microsoft's documentation, apart from the connector's own constants, so
+//! that a test against the simulator checks the connector against an
+//! independent reading of Graph rather than against itself.
 
 mod auth;
 mod catalog;

@@ -21,7 +21,7 @@ pub const DEFAULT_PERMISSIONS: [&str; 6] = [
 /// memory and start instantly.
 ///
 /// ```
-/// use connector_o365::simulator::SimulatorConfig;
+/// use graph_simulator::SimulatorConfig;
 ///
 /// let mut config = SimulatorConfig { users: 500, seed: 7, ..SimulatorConfig::default() };
 /// config.permissions.remove("Reports.Read.All");

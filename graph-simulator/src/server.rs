@@ -33,7 +33,7 @@ use super::tenant::{Expected, Tenant};
 ///
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
-/// use connector_o365::simulator::{Simulator, SimulatorConfig};
+/// use graph_simulator::{Simulator, SimulatorConfig};
 ///
 /// let sim = Simulator::start(SimulatorConfig::default()).await?;
 /// let base = sim.base_url();

@@ -15,7 +15,7 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use connector_o365::simulator::{Simulator, SimulatorConfig};
+use graph_simulator::{Simulator, SimulatorConfig};
 
 const USAGE: &str = "usage: graph-simulator [--users N] [--devices N] [--apps-per-device N] \
 [--catalog-apps N] [--seed N] [--concealed] [--port P] [--ignore-stdin]

@@ -361,7 +361,7 @@ pub(crate) fn write_report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::config::SimulatorConfig;
+    use crate::config::SimulatorConfig;
 
     fn tenant(concealed: bool) -> Tenant {
         let config = SimulatorConfig {

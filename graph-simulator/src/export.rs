@@ -139,7 +139,7 @@ pub(crate) fn build_zip(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::config::SimulatorConfig;
+    use crate::config::SimulatorConfig;
     use std::io::Read;
 
     #[test]
