@@ -87,10 +87,20 @@ impl PluginDir {
 
     /// Compiles the C plugin fixture (with `-D<variant>` when given) into this directory.
     pub fn compile_c(&self, variant: Option<&str>) -> PathBuf {
+        let name = format!("c_{}", variant.unwrap_or("demo").to_ascii_lowercase());
+        let define = variant.map(|v| format!("-D{v}"));
+        self.compile_source(
+            &repo_root().join("tests/fixtures/c-plugin/plugin.c"),
+            &name,
+            define.as_deref().into_iter().collect::<Vec<_>>().as_slice(),
+        )
+    }
+
+    /// Compiles a C plugin source into `lib<name>.so` in this directory.
+    pub fn compile_source(&self, source: &Path, name: &str, flags: &[&str]) -> PathBuf {
         let name = format!(
-            "{}c_{}{}",
+            "{}{name}{}",
             std::env::consts::DLL_PREFIX,
-            variant.unwrap_or("demo").to_ascii_lowercase(),
             std::env::consts::DLL_SUFFIX
         );
         let target = self.dir.path().join(name);
@@ -100,12 +110,10 @@ impl PluginDir {
             "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I",
         ])
         .arg(root.join("connector-core/include"))
-        .arg(root.join("tests/fixtures/c-plugin/plugin.c"))
+        .arg(source)
         .arg("-o")
-        .arg(&target);
-        if let Some(variant) = variant {
-            cc.arg(format!("-D{variant}"));
-        }
+        .arg(&target)
+        .args(flags);
         let output = cc.output().expect("run the C compiler (cc)");
         assert!(
             output.status.success(),

@@ -12,7 +12,10 @@
 //! - a built-in of the host with [`register_builtin!`].
 //!
 //! Both go through the very same descriptor and JSON messages, documented for
-//! authors in any language in `ABI.md` and `include/invhost_plugin.h`.
+//! authors in any language in `ABI.md` and `include/invhost_plugin.h` (both
+//! ship with this crate). Feature `testing` adds [`testing`] (when enabled):
+//! a harness that runs a connector's Test and actions through that boundary
+//! and collects its batches, progress and logs for assertions.
 //!
 //! ```
 //! use connector_core::prelude::*;
@@ -68,6 +71,8 @@ mod schema;
 
 #[cfg(feature = "host")]
 pub mod host;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use connector::{
     ACTION_SYNC_DATA, ACTION_TEST, Action, Check, CheckStatus, Connector, ConnectorInfo,

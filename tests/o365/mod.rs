@@ -7,9 +7,8 @@ mod sync;
 use std::collections::BTreeMap;
 
 use connector_core::host::{ConnectorHandle, Registry};
-use connector_core::{
-    Batch, Flow, Parameters, Progress, RecordKind, RecordSink, RunOptions, RunSummary,
-};
+use connector_core::testing::Harness;
+use connector_core::{Parameters, RecordKind, RunSummary};
 use graph_simulator::{Simulator, SimulatorConfig};
 use serde_json::json;
 
@@ -46,45 +45,32 @@ pub async fn start(config: SimulatorConfig) -> Simulator {
     Simulator::start(config).await.expect("simulator starts")
 }
 
-/// Counts records per kind and keeps the completed kinds.
-#[derive(Default)]
+/// What a sync handed over: records per kind, the completed kinds, the records.
 pub struct Counter {
     pub counts: BTreeMap<RecordKind, u64>,
     pub complete: Vec<RecordKind>,
     pub records: Vec<connector_core::Record>,
-    pub keep: bool,
 }
 
-impl RecordSink for Counter {
-    fn emit(&mut self, batch: Batch) -> Flow {
-        for record in &batch.records {
-            *self.counts.entry(record.kind()).or_default() += 1;
-        }
-        if self.keep {
-            self.records.extend(batch.records);
-        }
-        self.complete.extend(batch.complete);
-        Flow::Continue
-    }
-    fn progress(&mut self, _progress: Progress) {}
-    fn is_cancelled(&self) -> bool {
-        false
-    }
-}
-
-/// Runs Sync Data on a blocking thread (the connector starts its own runtime).
+/// Runs Sync Data through the SDK's harness, on a blocking thread (the
+/// connector starts its own runtime); every batch is checked as
+/// `plugin check --sync` checks it.
 pub async fn sync(
     handle: &ConnectorHandle,
     params: Parameters,
 ) -> (Result<RunSummary, connector_core::host::CallError>, Counter) {
     let handle = handle.clone();
     tokio::task::spawn_blocking(move || {
-        let mut counter = Counter {
-            keep: true,
-            ..Default::default()
+        let run = Harness::from_handle(handle).sync(&params);
+        if run.outcome.is_ok() {
+            run.assert_conforms();
+        }
+        let counter = Counter {
+            counts: run.counts(),
+            complete: run.complete(),
+            records: run.records().cloned().collect(),
         };
-        let result = handle.run("sync_data", &params, RunOptions::default(), &mut counter);
-        (result, counter)
+        (run.outcome, counter)
     })
     .await
     .unwrap()

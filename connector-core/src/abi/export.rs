@@ -410,6 +410,14 @@ macro_rules! export_plugin {
         pub extern "C" fn invhost_connector_plugin_v1() -> *const $crate::abi::PluginDescriptor {
             &__INVHOST_DESCRIPTOR
         }
+
+        /// The exported descriptor, for the crate's own tests
+        /// (`connector_core::testing::Harness::exported`).
+        #[doc(hidden)]
+        #[allow(dead_code)]
+        pub fn __invhost_descriptor() -> &'static $crate::abi::PluginDescriptor {
+            &__INVHOST_DESCRIPTOR
+        }
     };
 }
 

@@ -46,13 +46,23 @@ pub struct Plugin {
 impl Plugin {
     /// Checks and initialises a built-in.
     pub fn builtin(builtin: &'static BuiltinPlugin) -> Result<Arc<Plugin>, LoadError> {
-        let origin = Origin::Builtin(builtin.name);
-        let descriptor =
-            library::check_descriptor(builtin.descriptor).map_err(|problem| LoadError {
-                origin: origin.to_string(),
-                problem,
-            })?;
-        Self::init(descriptor, origin)
+        Self::linked(builtin.name, builtin.descriptor, super::log::host_api())
+    }
+
+    /// Checks and initialises a descriptor linked into this program (a
+    /// built-in, or a plugin crate's own export in its tests), handing
+    /// `init` this host API.
+    pub(crate) fn linked(
+        name: &'static str,
+        descriptor: &'static PluginDescriptor,
+        api: &'static crate::abi::HostApi,
+    ) -> Result<Arc<Plugin>, LoadError> {
+        let origin = Origin::Builtin(name);
+        let descriptor = library::check_descriptor(descriptor).map_err(|problem| LoadError {
+            origin: origin.to_string(),
+            problem,
+        })?;
+        Self::init(descriptor, origin, api)
     }
 
     /// Loads a plugin library: refuses a file someone other than root or the
@@ -60,6 +70,14 @@ impl Plugin {
     /// descriptor's magic, ABI major and size before any call, then calls
     /// `init` and `describe`. The library is never unloaded.
     pub fn load(path: &Path) -> Result<Arc<Plugin>, LoadError> {
+        Self::load_with(path, super::log::host_api())
+    }
+
+    /// [`Plugin::load`], handing `init` this host API.
+    pub(crate) fn load_with(
+        path: &Path,
+        api: &'static crate::abi::HostApi,
+    ) -> Result<Arc<Plugin>, LoadError> {
         let origin = Origin::Library(path.to_path_buf());
         let refuse = |problem| LoadError {
             origin: path.display().to_string(),
@@ -69,12 +87,13 @@ impl Plugin {
         let library = library::open(&real).map_err(refuse)?;
         let descriptor = library::entry(library).map_err(refuse)?;
         let descriptor = library::check_descriptor(descriptor).map_err(refuse)?;
-        Self::init(descriptor, origin)
+        Self::init(descriptor, origin, api)
     }
 
     fn init(
         descriptor: &'static PluginDescriptor,
         origin: Origin,
+        api: &'static crate::abi::HostApi,
     ) -> Result<Arc<Plugin>, LoadError> {
         let refuse = |message: String| LoadError {
             origin: origin.to_string(),
@@ -85,7 +104,7 @@ impl Plugin {
         };
         let reply = call::call(descriptor, |_out| {
             // SAFETY: the host API is a process-lifetime static, as the ABI promises.
-            unsafe { init(super::log::host_api()) }
+            unsafe { init(api) }
         });
         if reply.status != STATUS_OK {
             return Err(refuse(format!(

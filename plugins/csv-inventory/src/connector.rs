@@ -60,9 +60,10 @@ impl Connector for CsvInventory {
 mod tests {
     use std::path::Path;
 
-    use connector_core::{CheckStatus, CollectingSink, ErrorKind, Record};
+    use connector_core::{CheckStatus, ErrorKind, Record};
 
     use super::*;
+    use crate::test_support::harness;
 
     fn sample_params() -> Parameters {
         let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample");
@@ -73,7 +74,9 @@ mod tests {
 
     #[test]
     fn info_declares_the_public_interface() {
-        let info = CsvInventory.info();
+        // As the host reads it: through the exported descriptor.
+        let harness = harness();
+        let info = harness.info();
         assert_eq!(info.type_id, "csv-inventory");
         assert_eq!(info.display_name, "CSV Inventory");
         assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
@@ -92,7 +95,8 @@ mod tests {
 
     #[test]
     fn the_sample_folder_tests_clean_and_syncs_in_full() {
-        let report = CsvInventory.test(&sample_params()).unwrap();
+        let harness = harness();
+        let report = harness.test(&sample_params()).unwrap();
         assert_eq!(report.status(), CheckStatus::Ok, "{report:#?}");
         assert_eq!(report.checks.len(), 6);
         // The README's walk-through shows these messages.
@@ -108,11 +112,10 @@ mod tests {
             "Found columns user, application, last_activity, platform."
         );
 
-        let mut sink = CollectingSink::default();
-        let mut ctx = RunContext::new(&mut sink);
-        let summary = CsvInventory
-            .run("sync_data", &sample_params(), &mut ctx)
-            .unwrap();
+        // Defaults filled in by the export: no delimiter or malformed_rows given.
+        let run = harness.sync(&sample_params());
+        run.assert_conforms();
+        let summary = run.summary();
         let count = |kind| summary.records.get(&kind).copied().unwrap_or(0);
         assert_eq!(count(RecordKind::Device), 5);
         assert_eq!(count(RecordKind::Application), 8);
@@ -124,7 +127,8 @@ mod tests {
         assert!(summary.message.starts_with(
             "Imported 5 devices, 8 applications, 20 installations, 5 users and 12 usage rows"
         ));
-        let m365 = sink.records.iter().any(|r| {
+        assert_eq!(run.complete(), summary.complete);
+        let m365 = run.records().any(|r| {
             matches!(r, Record::Application(a) if a.name == "Microsoft 365 Apps for enterprise")
         });
         assert!(m365);
@@ -132,11 +136,12 @@ mod tests {
 
     #[test]
     fn only_sync_data_runs() {
-        let mut sink = CollectingSink::default();
-        let mut ctx = RunContext::new(&mut sink);
-        let err = CsvInventory
-            .run("clean_up", &sample_params(), &mut ctx)
-            .unwrap_err();
+        let run = harness().run(
+            "clean_up",
+            &sample_params(),
+            &connector_core::testing::Options::new(),
+        );
+        let err = run.error();
         assert_eq!(err.kind, ErrorKind::UnknownAction);
         assert_eq!(
             err.message,

@@ -14,8 +14,6 @@
 
 mod check;
 mod connector;
-#[cfg(test)]
-mod export_tests;
 mod files;
 mod params;
 mod reader;

@@ -233,13 +233,14 @@ fn and_list(items: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use connector_core::{CollectingSink, ErrorKind, Record, RecordKind};
+    use connector_core::testing::{Options, Run};
+    use connector_core::{ErrorKind, Record, RecordKind};
 
     use super::*;
     use crate::test_support::{Folder, minimal};
 
-    fn kinds(sink: &CollectingSink) -> Vec<RecordKind> {
-        let mut kinds: Vec<_> = sink.records.iter().map(Record::kind).collect();
+    fn kinds(run: &Run) -> Vec<RecordKind> {
+        let mut kinds: Vec<_> = run.records().map(Record::kind).collect();
         kinds.dedup();
         kinds
     }
@@ -252,10 +253,11 @@ mod tests {
                 "user_id,user_principal_name,enabled\nU1,a@x.com,true\n",
             )
             .file("usage.csv", "user,application\na@x.com,Zoom\n");
-        let (result, sink) = folder.sync(&[]);
-        let summary = result.unwrap();
+        let run = folder.sync(&[]);
+        run.assert_conforms();
+        let summary = run.summary();
         assert_eq!(
-            kinds(&sink),
+            kinds(&run),
             [
                 RecordKind::Device,
                 RecordKind::Application,
@@ -264,8 +266,8 @@ mod tests {
                 RecordKind::ApplicationUsage
             ]
         );
-        assert_eq!(sink.records.len(), 2 + 2 + 3 + 1 + 1);
-        assert_eq!(sink.complete, summary.complete);
+        assert_eq!(run.records().count(), 2 + 2 + 3 + 1 + 1);
+        assert_eq!(run.complete(), summary.complete);
         assert_eq!(summary.complete.len(), 5);
         assert_eq!(summary.records[&RecordKind::Installation], 3);
         assert!(summary.warnings.is_empty(), "{:?}", summary.warnings);
@@ -277,7 +279,7 @@ mod tests {
                 folder.path().display()
             )
         );
-        let notes: Vec<_> = sink
+        let notes: Vec<_> = run
             .progress
             .iter()
             .map(|p| (p.message.as_str(), p.done))
@@ -293,10 +295,11 @@ mod tests {
     #[test]
     fn absent_optional_files_are_not_marked_complete() {
         let folder = minimal();
-        let (result, sink) = folder.sync(&[]);
-        let summary = result.unwrap();
+        let run = folder.sync(&[]);
+        run.assert_conforms();
+        let summary = run.summary();
         assert_eq!(
-            sink.complete,
+            run.complete(),
             [
                 RecordKind::Device,
                 RecordKind::Application,
@@ -331,17 +334,18 @@ mod tests {
                     "installations.csv",
                     format!("Application_Id{sep}Device_Id\nA1{sep}D1\n"),
                 );
-            let (result, sink) = folder.sync(&[("delimiter", delimiter)]);
-            let summary = result.unwrap_or_else(|e| panic!("{delimiter}: {e}"));
+            let run = folder.sync(&[("delimiter", delimiter)]);
+            let summary = run.summary();
             assert_eq!(summary.total(), 3, "{delimiter}");
-            let Record::Device(device) = &sink.records[0] else {
-                panic!("{:?}", sink.records[0])
+            let records: Vec<&Record> = run.records().collect();
+            let Record::Device(device) = records[0] else {
+                panic!("{:?}", records[0])
             };
             assert_eq!(device.source_key, "D1");
             assert_eq!(device.name, "PC-1");
             assert_eq!(device.model.as_deref(), Some(format!("X{sep}Y").as_str()));
-            let Record::Installation(installation) = &sink.records[2] else {
-                panic!("{:?}", sink.records[2])
+            let Record::Installation(installation) = records[2] else {
+                panic!("{:?}", records[2])
             };
             assert_eq!(installation.source_key, "D1|A1");
         }
@@ -353,13 +357,13 @@ mod tests {
             "devices.csv",
             "device_id,name\nD1,PC-1\nD2\n,PC-3\nD4,PC-4,extra\nD5,PC-5\n",
         );
-        let (result, sink) = folder.sync(&[("malformed_rows", "skip")]);
-        let summary = result.unwrap();
+        let run = folder.sync(&[("malformed_rows", "skip")]);
+        run.assert_conforms();
+        let summary = run.summary();
         assert_eq!(summary.records[&RecordKind::Device], 2);
-        let keys: Vec<_> = sink
-            .records
-            .iter()
-            .filter(|r| r.kind() == RecordKind::Device)
+        let keys: Vec<_> = run
+            .of_kind(RecordKind::Device)
+            .into_iter()
             .map(Record::source_key)
             .collect();
         assert_eq!(keys, ["D1", "D5"]);
@@ -391,15 +395,15 @@ mod tests {
             "devices.csv",
             "device_id,name\r\nD1,PC-1\r\n\r\nD2,\"PC\r\n2\"\r\n\r\nD3,\r\nD4,PC-4",
         );
-        let (result, sink) = folder.sync(&[]);
-        let summary = result.unwrap();
+        let run = folder.sync(&[]);
+        run.assert_conforms();
+        let summary = run.summary();
         assert_eq!(
             summary.warnings,
             ["devices.csv line 7: empty value in required column 'name'; row skipped"]
         );
-        let names: Vec<_> = sink
-            .records
-            .iter()
+        let names: Vec<_> = run
+            .records()
             .filter_map(|r| match r {
                 Record::Device(d) => Some(d.name.as_str()),
                 _ => None,
@@ -414,8 +418,8 @@ mod tests {
             "users.csv",
             "user_id,user_principal_name,enabled\nU1,a@x.com,yes\nU2,b@x.com,sometimes\n",
         );
-        let (result, sink) = folder.sync(&[("malformed_rows", "fail")]);
-        let err = result.unwrap_err();
+        let run = folder.sync(&[("malformed_rows", "fail")]);
+        let err = run.error();
         assert_eq!(err.kind, ErrorKind::Failed);
         assert_eq!(
             err.message,
@@ -423,7 +427,7 @@ mod tests {
              (use true/false, yes/no, 1/0 or enabled/disabled); correct the row, or set \
              'malformed_rows' to \"skip\" to import the other rows"
         );
-        assert!(!sink.complete.contains(&RecordKind::User));
+        assert!(!run.is_complete(RecordKind::User));
     }
 
     #[test]
@@ -432,8 +436,8 @@ mod tests {
             "applications.csv",
             b"application_id,name\nA1,Google Chrome\nA2,Z\xF6om\n".as_slice(),
         );
-        let (result, _) = folder.sync(&[("malformed_rows", "fail")]);
-        let err = result.unwrap_err();
+        let run = folder.sync(&[("malformed_rows", "fail")]);
+        let err = run.error();
         assert!(
             err.message.starts_with(
                 "applications.csv line 3: the value in column 'name' is not valid UTF-8"
@@ -450,8 +454,9 @@ mod tests {
             devices.push_str(&format!("D{i}\n"));
         }
         let folder = minimal().file("devices.csv", devices);
-        let (result, _) = folder.sync(&[]);
-        let summary = result.unwrap();
+        let run = folder.sync(&[]);
+        run.assert_conforms();
+        let summary = run.summary();
         assert_eq!(summary.warnings.len(), MAX_LISTED_ROWS as usize + 1);
         assert!(summary.warnings[19].starts_with("devices.csv line 22: "));
         assert_eq!(
@@ -463,8 +468,8 @@ mod tests {
     #[test]
     fn a_file_of_only_bad_rows_is_not_marked_complete() {
         let folder = minimal().file("installations.csv", "device_id,application_id\nD1\nD2\n");
-        let (result, sink) = folder.sync(&[]);
-        let err = result.unwrap_err();
+        let run = folder.sync(&[]);
+        let err = run.error();
         assert_eq!(
             err.message,
             "installations.csv: none of its 2 data row(s) could be read (first: line 2: 1 \
@@ -472,20 +477,20 @@ mod tests {
              containing the delimiter without quotes), so nothing was imported and the previous \
              installations are kept"
         );
-        assert!(!sink.complete.contains(&RecordKind::Installation));
+        assert!(!run.is_complete(RecordKind::Installation));
 
         // A header-only file is a legitimately empty list.
         let folder = minimal().file("installations.csv", "device_id,application_id\n");
-        let (result, sink) = folder.sync(&[]);
-        assert_eq!(result.unwrap().records.get(&RecordKind::Installation), None);
-        assert!(sink.complete.contains(&RecordKind::Installation));
+        let run = folder.sync(&[]);
+        assert_eq!(run.summary().records.get(&RecordKind::Installation), None);
+        assert!(run.is_complete(RecordKind::Installation));
     }
 
     #[test]
     fn a_missing_required_file_or_column_fails_before_anything_is_emitted() {
         let folder = minimal().without("applications.csv");
-        let (result, sink) = folder.sync(&[]);
-        let err = result.unwrap_err();
+        let run = folder.sync(&[]);
+        let err = run.error();
         assert_eq!(err.kind, ErrorKind::Failed);
         assert_eq!(
             err.message,
@@ -495,34 +500,30 @@ mod tests {
                 folder.path().display()
             )
         );
-        assert_eq!(sink.batches, 0);
+        assert!(run.batches.is_empty());
 
         let folder = minimal().file("usage.csv", "user,app\n");
-        let (result, sink) = folder.sync(&[]);
+        let run = folder.sync(&[]);
         assert_eq!(
-            result.unwrap_err().message,
+            run.error().message,
             "usage.csv lacks the required column(s) application in its header row (found: \
              user, app); add the column(s) to the first line of the file"
         );
-        assert_eq!(sink.batches, 0);
+        assert!(run.batches.is_empty());
     }
 
     #[test]
     fn a_stop_from_the_host_ends_the_run_within_one_batch() {
         let mut devices = String::from("device_id,name\n");
-        for i in 0..100 {
+        for i in 0..2_500 {
             devices.push_str(&format!("D{i},PC-{i}\n"));
         }
         let folder = minimal().file("devices.csv", devices);
-        let mut sink = CollectingSink {
-            stop_after: Some(1),
-            ..Default::default()
-        };
-        let err = folder.sync_into(&[], &mut sink, 10).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::Cancelled);
-        assert_eq!(sink.batches, 1);
-        assert_eq!(sink.records.len(), 10);
-        assert!(sink.complete.is_empty());
+        let run = folder.sync_with(&[], &Options::new().cancel_after_batches(1));
+        assert_eq!(run.error().kind, ErrorKind::Cancelled);
+        assert_eq!(run.batches.len(), 1);
+        assert_eq!(run.records().count(), connector_core::DEFAULT_BATCH_SIZE);
+        assert!(run.complete().is_empty());
     }
 
     #[test]

@@ -1,10 +1,10 @@
-//! Helpers for the unit tests: temporary folders of real CSV files.
+//! Helpers for the unit tests: temporary folders of real CSV files, synced
+//! through the SDK's harness.
 
 use std::path::Path;
 
-use connector_core::{CollectingSink, ConnectorError, Parameters, RunContext, RunSummary};
-
-use crate::sync;
+use connector_core::Parameters;
+use connector_core::testing::{Harness, Options, Run};
 
 /// A temporary folder of CSV files, removed on drop.
 pub struct Folder {
@@ -46,28 +46,21 @@ impl Folder {
         params
     }
 
-    /// Runs a sync into `sink` with batches of `batch_size`.
-    pub fn sync_into(
-        &self,
-        extra: &[(&str, &str)],
-        sink: &mut CollectingSink,
-        batch_size: usize,
-    ) -> Result<RunSummary, ConnectorError> {
-        let params = self.params(extra);
-        let mut ctx = RunContext::new(sink);
-        ctx.set_batch_size(batch_size);
-        sync::sync(&params, &mut ctx)
+    /// Runs Sync Data on the folder through the plugin's own export, the
+    /// way the host does.
+    pub fn sync(&self, extra: &[(&str, &str)]) -> Run {
+        harness().sync(&self.params(extra))
     }
 
-    /// Runs a sync and returns its result and what the sink received.
-    pub fn sync(
-        &self,
-        extra: &[(&str, &str)],
-    ) -> (Result<RunSummary, ConnectorError>, CollectingSink) {
-        let mut sink = CollectingSink::default();
-        let result = self.sync_into(extra, &mut sink, 1_000);
-        (result, sink)
+    /// [`Folder::sync`] with harness options (cancellation, a slow host).
+    pub fn sync_with(&self, extra: &[(&str, &str)], options: &Options) -> Run {
+        harness().run("sync_data", &self.params(extra), options)
     }
+}
+
+/// The plugin under test, through its exported descriptor.
+pub fn harness() -> Harness {
+    Harness::exported(crate::__invhost_descriptor(), crate::TYPE_ID).expect("the plugin loads")
 }
 
 /// The three required files, with two devices, two applications and three
