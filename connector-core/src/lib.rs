@@ -81,11 +81,12 @@ pub use connector::{
 pub use context::{CollectingSink, DEFAULT_BATCH_SIZE, Flow, Progress, RecordSink, RunContext};
 pub use error::{ConnectorError, ErrorKind};
 pub use model::{
-    Activation, Application, ApplicationUsage, Batch, Device, Installation, Licence,
-    LicenceAssignment, Record, RecordKind, User,
+    Activation, Application, ApplicationUsage, Batch, Device, Field, FieldType, FieldValue,
+    Installation, Licence, LicenceAssignment, Record, RecordKind, User,
 };
 pub use schema::{
-    FieldError, ParamField, ParamKind, ParamSchema, Parameters, Pattern, ValidationError,
+    FieldError, InvalidValue, ParamField, ParamKind, ParamSchema, Parameters, Pattern,
+    ValidationError,
 };
 
 /// The SDK's version, reported to the host in the plugin metadata.

@@ -11,6 +11,108 @@
 
 use serde::{Deserialize, Serialize};
 
+/// How the host stores a field: its type and whether it may be absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FieldType {
+    /// Text (`string` in JSON).
+    Text,
+    /// A 64-bit whole number (`integer`).
+    BigInt,
+    /// A 32-bit whole number (`integer`).
+    Int,
+    /// `true` or `false` (`bool`).
+    Bool,
+}
+
+/// One field of a record kind, in the order the host stores them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// Its name in JSON (`serial_number`).
+    pub name: &'static str,
+    /// Its type.
+    pub ty: FieldType,
+    /// Whether it may be absent (stored as NULL); the others default to
+    /// `""`, `0` or `false`.
+    pub optional: bool,
+}
+
+/// A field's value, as [`Record::visit`] hands it over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FieldValue<'a> {
+    /// Text, or absent.
+    Text(Option<&'a str>),
+    /// A 64-bit whole number, or absent.
+    BigInt(Option<i64>),
+    /// A 32-bit whole number, or absent.
+    Int(Option<i32>),
+    /// A boolean, or absent.
+    Bool(Option<bool>),
+}
+
+/// The Rust types a record field may have, and how each is stored.
+trait Stored {
+    const TYPE: FieldType;
+    const OPTIONAL: bool;
+    fn value(&self) -> FieldValue<'_>;
+}
+
+macro_rules! stored {
+    ($t:ty, $variant:ident, $optional:literal, |$v:ident| $value:expr) => {
+        impl Stored for $t {
+            const TYPE: FieldType = FieldType::$variant;
+            const OPTIONAL: bool = $optional;
+            fn value(&self) -> FieldValue<'_> {
+                let $v = self;
+                FieldValue::$variant($value)
+            }
+        }
+    };
+}
+
+stored!(String, Text, false, |v| Some(v.as_str()));
+stored!(Option<String>, Text, true, |v| v.as_deref());
+stored!(i64, BigInt, false, |v| Some(*v));
+stored!(Option<i64>, BigInt, true, |v| *v);
+stored!(i32, Int, false, |v| Some(*v));
+stored!(Option<i32>, Int, true, |v| *v);
+stored!(bool, Bool, false, |v| Some(*v));
+stored!(Option<bool>, Bool, true, |v| *v);
+
+/// Declares a record struct once: the struct as written, plus the
+/// description of its fields (`FIELDS`) and a visitor of their values that
+/// the host's storage, `plugin check` and the documentation test use.
+macro_rules! described {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$fmeta:meta])* pub $field:ident : $fty:ty ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field : $fty ),+
+        }
+
+        impl $name {
+            /// Its fields, in the order the host stores them.
+            pub const FIELDS: &'static [Field] = &[
+                $( Field {
+                    name: stringify!($field),
+                    ty: <$fty as Stored>::TYPE,
+                    optional: <$fty as Stored>::OPTIONAL,
+                } ),+
+            ];
+
+            /// Hands each field's name and value to `f`, in [`Self::FIELDS`] order.
+            pub fn visit(&self, f: &mut dyn FnMut(&'static str, FieldValue<'_>)) {
+                $( f(stringify!($field), Stored::value(&self.$field)); )+
+            }
+        }
+    };
+}
+
 macro_rules! record_kinds {
     ($($(#[$doc:meta])* $variant:ident($ty:ident) = $name:literal),+ $(,)?) => {
         /// The kinds of record a connector can emit.
@@ -29,6 +131,14 @@ macro_rules! record_kinds {
             pub fn as_str(self) -> &'static str {
                 match self {
                     $(RecordKind::$variant => $name),+
+                }
+            }
+
+            /// The fields of records of this kind (`source_key` first), in
+            /// the order the host stores them.
+            pub fn fields(self) -> &'static [Field] {
+                match self {
+                    $(RecordKind::$variant => $ty::FIELDS),+
                 }
             }
         }
@@ -54,6 +164,14 @@ macro_rules! record_kinds {
             pub fn source_key(&self) -> &str {
                 match self {
                     $(Record::$variant(r) => &r.source_key),+
+                }
+            }
+
+            /// Hands each field's name and value to `f`, in the order of
+            /// its kind's [`RecordKind::fields`].
+            pub fn visit(&self, f: &mut dyn FnMut(&'static str, FieldValue<'_>)) {
+                match self {
+                    $(Record::$variant(r) => r.visit(f)),+
                 }
             }
         }
@@ -126,6 +244,7 @@ pub struct Batch {
     pub complete: Vec<RecordKind>,
 }
 
+described! {
 /// A machine.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -178,6 +297,7 @@ pub struct Device {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_type: Option<String>,
 }
+}
 
 impl Device {
     /// A device with its key and name; set the other fields directly.
@@ -190,6 +310,7 @@ impl Device {
     }
 }
 
+described! {
 /// A person or service account.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -225,6 +346,7 @@ pub struct User {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub concealed: bool,
 }
+}
 
 impl User {
     /// A user with its key and user principal name.
@@ -237,6 +359,7 @@ impl User {
     }
 }
 
+described! {
 /// A software title as the source reports it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -259,6 +382,7 @@ pub struct Application {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size_bytes: Option<i64>,
 }
+}
 
 impl Application {
     /// An application with its key and title.
@@ -271,6 +395,7 @@ impl Application {
     }
 }
 
+described! {
 /// An application found on a device.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -289,6 +414,7 @@ pub struct Installation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_used: Option<String>,
 }
+}
 
 impl Installation {
     /// An installation of `application_key` on `device_key`, keyed by both.
@@ -304,6 +430,7 @@ impl Installation {
     }
 }
 
+described! {
 /// A user's use of an application or product, from a usage report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -331,7 +458,9 @@ pub struct ApplicationUsage {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub concealed: bool,
 }
+}
 
+described! {
 /// A subscribed licence SKU.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -366,7 +495,9 @@ pub struct Licence {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub derived: bool,
 }
+}
 
+described! {
 /// A licence SKU assigned to a user.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -382,7 +513,9 @@ pub struct LicenceAssignment {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assigned_on: Option<String>,
 }
+}
 
+described! {
 /// A user's activations of one product type, per platform.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -416,9 +549,44 @@ pub struct Activation {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub concealed: bool,
 }
+}
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn abi_md_documents_every_field_of_every_kind_with_its_type() {
+        let doc = include_str!("../ABI.md");
+        for kind in RecordKind::ALL {
+            let heading = format!("**`{kind}`**");
+            let at = doc
+                .find(&heading)
+                .unwrap_or_else(|| panic!("ABI.md has no section {heading}"));
+            let documented: Vec<(String, String)> = doc[at..]
+                .lines()
+                .skip_while(|l| !l.starts_with("| field"))
+                .skip(2)
+                .take_while(|l| l.starts_with('|'))
+                .map(|l| {
+                    let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                    (cells[1].trim_matches('`').to_owned(), cells[2].to_owned())
+                })
+                .collect();
+            let model: Vec<(String, String)> = kind
+                .fields()
+                .iter()
+                .map(|f| {
+                    let ty = match f.ty {
+                        FieldType::Text => "string",
+                        FieldType::Bool => "bool",
+                        _ => "integer",
+                    };
+                    (f.name.to_owned(), ty.to_owned())
+                })
+                .collect();
+            assert_eq!(documented, model, "ABI.md's table of {kind}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -167,7 +167,11 @@ impl ParamField {
     }
 
     /// Checks one value against this field's kind.
-    pub fn check_value(&self, value: &Value) -> Result<(), String> {
+    pub fn check_value(&self, value: &Value) -> Result<(), InvalidValue> {
+        self.check(value).map_err(InvalidValue)
+    }
+
+    fn check(&self, value: &Value) -> Result<(), String> {
         check_kind(&self.kind, value)?;
         if let (Some(pattern), Some(text)) = (&self.pattern, value.as_str()) {
             // An empty optional value is "not given", not a wrong shape.
@@ -194,21 +198,24 @@ impl ParamField {
     }
 
     /// Turns text typed by an operator (`--param key=text`) into a typed value.
-    pub fn parse_text(&self, text: &str) -> Result<Value, String> {
+    pub fn parse_text(&self, text: &str) -> Result<Value, InvalidValue> {
         let value = match &self.kind {
             ParamKind::Bool => match text.trim().to_ascii_lowercase().as_str() {
                 "true" | "yes" | "1" | "on" => Value::Bool(true),
                 "false" | "no" | "0" | "off" => Value::Bool(false),
                 _ => {
-                    return Err(format!(
+                    return Err(InvalidValue(format!(
                         "expected true or false, got '{}'",
                         text.escape_debug()
-                    ));
+                    )));
                 }
             },
             ParamKind::Integer { .. } => {
                 text.trim().parse::<i64>().map(Value::from).map_err(|_| {
-                    format!("expected a whole number, got '{}'", text.escape_debug())
+                    InvalidValue(format!(
+                        "expected a whole number, got '{}'",
+                        text.escape_debug()
+                    ))
                 })?
             }
             ParamKind::MultiChoice { .. } => Value::Array(
@@ -329,6 +336,19 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
+/// A value that does not fit: what was expected, in one line an operator
+/// can act on (the value of a secret is never quoted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidValue(pub String);
+
+impl fmt::Display for InvalidValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InvalidValue {}
+
 /// The ordered list of a connector's parameters.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -363,7 +383,7 @@ impl ParamSchema {
                     if let Err(problem) = field.check_value(value) {
                         errors.push(FieldError {
                             field: key.clone(),
-                            problem,
+                            problem: problem.0,
                         });
                     }
                 }
@@ -462,13 +482,13 @@ impl Parameters {
     }
 
     /// Parameters from a JSON value, which must be an object.
-    pub fn from_json(value: Value) -> Result<Self, String> {
+    pub fn from_json(value: Value) -> Result<Self, InvalidValue> {
         match value {
             Value::Object(values) => Ok(Parameters { values }),
-            other => Err(format!(
+            other => Err(InvalidValue(format!(
                 "parameters must be a JSON object, got {}",
                 json_type(&other)
-            )),
+            ))),
         }
     }
 
@@ -682,6 +702,7 @@ mod tests {
                 .unwrap()
                 .parse_text("D9")
                 .unwrap_err()
+                .0
                 .contains("D7, D30")
         );
     }

@@ -89,15 +89,57 @@ pub enum StoreError {
     Db(String),
 }
 
+/// What a database error means to the store, by the error's own code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Meaning {
+    Locked,
+    ReadOnly,
+    Other,
+}
+
+/// Reads the error code the database gave: SQLite's result code (its
+/// primary code, the low byte of the extended one) or PostgreSQL's SQLSTATE.
+fn meaning(error: &sea_orm::DbErr) -> Option<Meaning> {
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    let runtime = match error {
+        DbErr::Conn(r) | DbErr::Exec(r) | DbErr::Query(r) => r,
+        _ => return None,
+    };
+    let RuntimeErr::SqlxError(sqlx::Error::Database(db)) = runtime else {
+        return None;
+    };
+    let code = db.code()?;
+    Some(match code.parse::<i32>() {
+        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+        Ok(n) if matches!(n & 0xff, 5 | 6) => Meaning::Locked,
+        // SQLITE_READONLY (8).
+        Ok(n) if n & 0xff == 8 => Meaning::ReadOnly,
+        Ok(_) => Meaning::Other,
+        // PostgreSQL: lock_not_available, read_only_sql_transaction.
+        Err(_) if code == "55P03" => Meaning::Locked,
+        Err(_) if code == "25006" => Meaning::ReadOnly,
+        Err(_) => Meaning::Other,
+    })
+}
+
 impl From<sea_orm::DbErr> for StoreError {
     fn from(error: sea_orm::DbErr) -> Self {
         let text = error.to_string();
-        if text.contains("database is locked") || text.contains("SQLITE_BUSY") {
-            StoreError::Locked
-        } else if text.contains("readonly database") || text.contains("SQLITE_READONLY") {
-            StoreError::ReadOnly
-        } else {
-            StoreError::Db(text)
+        let meaning = meaning(&error).unwrap_or_else(|| {
+            // Only an error that carries no code (a driver's own, such as
+            // SQLite refusing to open a file) is judged by its text.
+            if text.contains("database is locked") {
+                Meaning::Locked
+            } else if text.contains("readonly database") {
+                Meaning::ReadOnly
+            } else {
+                Meaning::Other
+            }
+        });
+        match meaning {
+            Meaning::Locked => StoreError::Locked,
+            Meaning::ReadOnly => StoreError::ReadOnly,
+            Meaning::Other => StoreError::Db(text),
         }
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::connect::Store;
 use crate::entities::{connector, process, repository};
 use crate::error::StoreError;
-use crate::raw::RAW_TABLES;
+use crate::raw::raw_tables;
 use crate::secrets::SecretKey;
 use crate::values::{ProcessStatus, RepositoryType, Trigger};
 
@@ -130,7 +130,7 @@ impl Store {
             txn.execute(self.db_backend().build(&delete)).await?;
         }
         let mut removed = 0;
-        for table in RAW_TABLES {
+        for table in raw_tables() {
             let delete = Query::delete()
                 .from_table(Alias::new(table.name))
                 .cond_where(Expr::col(Alias::new("repository_id")).eq(repository_id))
@@ -255,7 +255,7 @@ impl Store {
     pub async fn delete_connector(&self, id: i64, purge_data: bool) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
         if purge_data {
-            for table in RAW_TABLES {
+            for table in raw_tables() {
                 let delete = Query::delete()
                     .from_table(Alias::new(table.name))
                     .cond_where(Expr::col(Alias::new("connector_id")).eq(id))

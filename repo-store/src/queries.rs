@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::connect::Store;
 use crate::entities::{connector, process, repository};
 use crate::error::StoreError;
-use crate::raw::{ColumnType, Lookup, RAW_TABLES, RUN_COLUMNS, lookups, raw_table};
+use crate::raw::{ColumnType, Lookup, RUN_COLUMNS, lookups, raw_table, raw_tables};
 use crate::secrets::SecretKey;
 use crate::values::{ProcessStatus, Trigger};
 
@@ -133,7 +133,7 @@ impl Store {
                 row.name
             ))
         })?;
-        Parameters::from_json(plain).map_err(StoreError::Db)
+        Parameters::from_json(plain).map_err(|e| StoreError::Db(e.to_string()))
     }
 
     /// A connector's parameters with its secrets decrypted.
@@ -150,7 +150,7 @@ impl Store {
         };
         let mut parameters =
             Parameters::from_json(serde_json::from_str(&row.parameters).map_err(bad)?)
-                .map_err(StoreError::Db)?;
+                .map_err(|e| StoreError::Db(e.to_string()))?;
         let secrets: Map<String, Value> =
             serde_json::from_slice(&key.decrypt(&row.secrets)?).map_err(bad)?;
         for (k, v) in secrets {
@@ -229,7 +229,7 @@ impl Store {
     ) -> Result<BTreeMap<RecordKind, u64>, StoreError> {
         let snapshot = self.snapshot().await?;
         let mut counts = BTreeMap::new();
-        for table in RAW_TABLES {
+        for table in raw_tables() {
             let select = Query::select()
                 .expr_as(
                     Func::count(Expr::col(Alias::new("source_key"))),
@@ -494,7 +494,7 @@ impl Store {
                 "source_key".into(),
                 Value::from(row.try_get::<String>("", "source_key")?),
             );
-            for (column, kind) in table.columns {
+            for (column, kind) in &table.columns {
                 let value = match kind {
                     ColumnType::Text => row.try_get::<Option<String>>("", column)?.map(Value::from),
                     ColumnType::BigInt => row.try_get::<Option<i64>>("", column)?.map(Value::from),

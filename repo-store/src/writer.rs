@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use crate::connect::{Backend, Store};
 use crate::error::StoreError;
-use crate::raw::{self, ColumnType, KEY_COLUMNS, RAW_TABLES, RawTable, push_values, raw_table};
+use crate::raw::{self, ColumnType, KEY_COLUMNS, RawTable, push_values, raw_table, raw_tables};
 use crate::values::ProcessStatus;
 
 /// Rows per statement at most, below the bind limit: larger statements
@@ -155,7 +155,7 @@ pub fn stage_table_name(run_id: i64, table: &RawTable) -> String {
 fn stage_run(name: &str) -> Option<i64> {
     let rest = name.strip_prefix(STAGE_PREFIX)?;
     let (run, table) = rest.split_once('_')?;
-    RAW_TABLES.iter().any(|t| t.name == table).then_some(())?;
+    raw_tables().iter().any(|t| t.name == table).then_some(())?;
     run.parse().ok()
 }
 
@@ -554,7 +554,7 @@ impl SyncWriter {
             }
         }
         let mut report = SyncReport::default();
-        for table in RAW_TABLES
+        for table in raw_tables()
             .iter()
             .filter(|t| self.staged.contains_key(&t.kind))
         {
@@ -588,7 +588,7 @@ impl SyncWriter {
             );
             report.written.insert(table.kind, written);
         }
-        for table in RAW_TABLES
+        for table in raw_tables()
             .iter()
             .filter(|t| self.clean || self.completed.contains(&t.kind))
         {

@@ -144,22 +144,34 @@ pub const MAX_BATCH_BYTES: usize = 64 << 20;
 /// Reads one batch as a plugin hands it to `emit`: at most
 /// [`MAX_BATCH_BYTES`] of UTF-8 JSON of the batch's shape, every record with
 /// a key. The error is one line, worded for the process log.
-pub fn decode_batch(bytes: &[u8]) -> Result<Batch, String> {
+pub fn decode_batch(bytes: &[u8]) -> Result<Batch, InvalidBatch> {
     if bytes.len() > MAX_BATCH_BYTES {
-        return Err(format!(
+        return Err(InvalidBatch(format!(
             "a batch of {} MiB, more than the {} MiB a batch may hold; emit smaller batches",
             bytes.len() >> 20,
             MAX_BATCH_BYTES >> 20
-        ));
+        )));
     }
-    let batch: Batch = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    validate(&batch)?;
+    let batch: Batch = serde_json::from_slice(bytes).map_err(|e| InvalidBatch(e.to_string()))?;
+    validate(&batch).map_err(InvalidBatch)?;
     Ok(batch)
 }
 
+/// Why the host refused a batch, in one line for the process log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidBatch(pub String);
+
+impl std::fmt::Display for InvalidBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InvalidBatch {}
+
 /// Checks that a batch holds, and marks complete, only kinds the connector
 /// declares in `record_kinds` (any kind when it declares none).
-pub fn declared(batch: &Batch, kinds: &[RecordKind]) -> Result<(), String> {
+pub fn declared(batch: &Batch, kinds: &[RecordKind]) -> Result<(), InvalidBatch> {
     if kinds.is_empty() {
         return Ok(());
     }
@@ -171,14 +183,14 @@ pub fn declared(batch: &Batch, kinds: &[RecordKind]) -> Result<(), String> {
         .find(|kind| !kinds.contains(kind));
     match undeclared {
         None => Ok(()),
-        Some(kind) => Err(format!(
+        Some(kind) => Err(InvalidBatch(format!(
             "'{kind}' is not one of the record kinds the connector declares ({})",
             kinds
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", ")
-        )),
+        ))),
     }
 }
 

@@ -4,7 +4,7 @@
 #![allow(elided_lifetimes_in_paths)]
 
 mod m20261126_000001_core;
-mod m20261126_000002_raw;
+pub(crate) mod m20261126_000002_raw;
 mod m20261126_000003_consolidated;
 mod m20261201_000004_queue;
 mod m20261201_000005_schedules;
