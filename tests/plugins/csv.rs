@@ -1,10 +1,10 @@
 //! The csv-inventory plugin, loaded from its real built library.
 
 use connector_core::host::Plugin;
-use connector_core::{CheckStatus, ErrorKind, Parameters, RunOptions};
+use connector_core::testing::{Harness, Options};
+use connector_core::{CheckStatus, ErrorKind, Parameters, RecordKind};
 use serde_json::json;
 
-use super::sinks::TestSink;
 use crate::support::{PluginDir, built_library, repo_root};
 
 fn handle() -> (PluginDir, connector_core::host::ConnectorHandle) {
@@ -70,19 +70,21 @@ fn empty_parameters_are_a_validation_error_naming_the_field() {
 fn sync_streams_the_sample_folder() {
     let (_dir, handle) = handle();
     let params = Parameters::from_json(json!({"folder": sample()})).unwrap();
-    let mut sink = TestSink::default();
-    let summary = handle
-        .run("sync_data", &params, RunOptions::default(), &mut sink)
-        .unwrap();
-    assert_eq!(summary.total() as usize, sink.records);
-    for kind in ["device", "application", "installation"] {
+    let run = Harness::from_handle(handle).sync(&params);
+    run.assert_conforms();
+    assert_eq!(run.summary().total() as usize, run.records().count());
+    for kind in [
+        RecordKind::Device,
+        RecordKind::Application,
+        RecordKind::Installation,
+    ] {
         assert!(
-            sink.complete.contains(&kind.to_string()),
+            run.is_complete(kind),
             "{kind} complete: {:?}",
-            sink.complete
+            run.complete()
         );
     }
-    assert!(!sink.progress.is_empty(), "progress notes arrive");
+    assert!(!run.progress.is_empty(), "progress notes arrive");
 }
 
 #[test]
@@ -106,24 +108,17 @@ fn malformed_row_fails_with_file_and_line_when_told_to() {
     .unwrap();
     let params =
         Parameters::from_json(json!({"folder": folder.path(), "malformed_rows": "fail"})).unwrap();
-    let error = handle
-        .run(
-            "sync_data",
-            &params,
-            RunOptions::default(),
-            &mut TestSink::default(),
-        )
-        .unwrap_err();
+    let harness = Harness::from_handle(handle);
+    let run = harness.run("sync_data", &params, &Options::new());
+    let error = run.error();
     assert_eq!(error.kind, ErrorKind::Failed);
     assert!(error.message.contains("devices.csv line 3"), "{error}");
 
     let params =
         Parameters::from_json(json!({"folder": folder.path(), "malformed_rows": "skip"})).unwrap();
-    let mut sink = TestSink::default();
-    let summary = handle
-        .run("sync_data", &params, RunOptions::default(), &mut sink)
-        .unwrap();
-    assert_eq!(sink.records, 1);
+    let run = harness.sync(&params);
+    let summary = run.summary();
+    assert_eq!(run.records().count(), 1);
     assert!(
         summary
             .warnings

@@ -6,4 +6,3 @@ mod c_plugin;
 mod csv;
 mod loader;
 mod runs;
-mod sinks;

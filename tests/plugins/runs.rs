@@ -4,11 +4,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use connector_core::host::{ConnectorHandle, Plugin};
-use connector_core::{ErrorKind, Parameters, RunOptions};
+use connector_core::testing::{Harness, Options, Run};
+use connector_core::{ErrorKind, Parameters, Record, RecordKind};
 use serde_json::json;
 
-use super::sinks::TestSink;
 use crate::support::{PluginDir, built_library};
+
+/// Runs Sync Data on a handle the host loaded, through the SDK's harness.
+fn sync(handle: &ConnectorHandle, params: &Parameters, options: &Options) -> Run {
+    Harness::from_handle(handle.clone()).run("sync_data", params, options)
+}
 
 fn fixture(type_id: &str) -> (PluginDir, ConnectorHandle) {
     let dir = PluginDir::new();
@@ -50,15 +55,12 @@ fn panic_in_test_is_a_failed_call_and_the_host_goes_on() {
 #[test]
 fn panic_in_sync_is_a_failed_run() {
     let (_dir, handle) = fixture("fixture-panic");
-    let mut sink = TestSink::default();
-    let error = handle
-        .run(
-            "sync_data",
-            &params(json!({"panic_in": "sync"})),
-            RunOptions::default(),
-            &mut sink,
-        )
-        .unwrap_err();
+    let run = sync(
+        &handle,
+        &params(json!({"panic_in": "sync"})),
+        &Options::new(),
+    );
+    let error = run.error();
     assert_eq!(error.kind, ErrorKind::Panic);
     assert!(
         error
@@ -66,7 +68,11 @@ fn panic_in_sync_is_a_failed_run() {
             .contains("fixture panic in sync (during sync_data)"),
         "{error}"
     );
-    assert_eq!(sink.records, 1, "what came before the panic arrived");
+    assert_eq!(
+        run.records().count(),
+        1,
+        "what came before the panic arrived"
+    );
 }
 
 #[test]
@@ -74,14 +80,8 @@ fn invalid_batch_json_fails_the_run() {
     let dir = PluginDir::new();
     let plugin = Plugin::load(&dir.compile_c(Some("EMIT_INVALID_JSON"))).unwrap();
     let handle = &plugin.connectors()[0];
-    let error = handle
-        .run(
-            "sync_data",
-            &params(json!({"prefix": "x"})),
-            RunOptions::default(),
-            &mut TestSink::default(),
-        )
-        .unwrap_err();
+    let run = sync(handle, &params(json!({"prefix": "x"})), &Options::new());
+    let error = run.error();
     assert_eq!(error.kind, ErrorKind::Failed);
     assert!(
         error
@@ -100,14 +100,8 @@ fn unknown_record_kind_fails_the_run_naming_it() {
     let dir = PluginDir::new();
     let plugin = Plugin::load(&dir.compile_c(Some("EMIT_UNKNOWN_KIND"))).unwrap();
     let handle = &plugin.connectors()[0];
-    let error = handle
-        .run(
-            "sync_data",
-            &params(json!({"prefix": "x"})),
-            RunOptions::default(),
-            &mut TestSink::default(),
-        )
-        .unwrap_err();
+    let run = sync(handle, &params(json!({"prefix": "x"})), &Options::new());
+    let error = run.error();
     assert!(
         error.to_string().contains("unknown variant `printer`"),
         "{error}"
@@ -117,26 +111,21 @@ fn unknown_record_kind_fails_the_run_naming_it() {
 #[test]
 fn cancellation_stops_within_one_batch() {
     let (_dir, handle) = fixture("fixture-flood");
-    let mut sink = TestSink {
-        cancel_after: Some(3),
-        ..Default::default()
-    };
-    let error = handle
-        .run(
-            "sync_data",
-            &params(json!({"count": 1_000_000, "batch": 100})),
-            RunOptions::default(),
-            &mut sink,
-        )
-        .unwrap_err();
+    let run = sync(
+        &handle,
+        &params(json!({"count": 1_000_000, "batch": 100})),
+        &Options::new().cancel_after_batches(3),
+    );
+    let error = run.error();
     assert_eq!(error.kind, ErrorKind::Cancelled, "{error}");
     assert_eq!(
-        sink.batches, 3,
+        run.batches.len(),
+        3,
         "no batch after the one that saw the cancel"
     );
-    assert_eq!(sink.records, 300);
+    assert_eq!(run.records().count(), 300);
     assert!(
-        sink.complete.is_empty(),
+        run.complete().is_empty(),
         "a cancelled run completes nothing"
     );
 }
@@ -144,29 +133,29 @@ fn cancellation_stops_within_one_batch() {
 #[test]
 fn slow_consumer_throttles_a_fast_plugin() {
     let (_dir, handle) = fixture("fixture-flood");
-    let mut sink = TestSink {
-        delay: Some(Duration::from_millis(2)),
-        ..Default::default()
-    };
-    let summary = handle
-        .run(
-            "sync_data",
-            &params(json!({"count": 20_000, "batch": 250})),
-            RunOptions::default(),
-            &mut sink,
-        )
-        .unwrap();
-    assert_eq!(sink.records, 20_000);
-    assert_eq!(summary.total(), 20_000);
+    let run = sync(
+        &handle,
+        &params(json!({"count": 20_000, "batch": 250})),
+        &Options::new().delay_per_batch(Duration::from_millis(2)),
+    );
+    assert_eq!(run.records().count(), 20_000);
+    assert_eq!(run.summary().total(), 20_000);
+    // Each device's name is how many records the plugin had produced when it
+    // made it; the host had taken every record before it.
+    let max_lead = run
+        .records()
+        .enumerate()
+        .filter_map(|(taken, r)| match r {
+            Record::Device(d) => d.name.parse::<i64>().ok().map(|p| p - taken as i64),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
     // The plugin never produced more than one batch ahead of what the host took:
     // emit is synchronous, so a slow host holds the plugin back instead of
     // letting batches pile up in memory.
-    assert!(
-        sink.max_lead < 250,
-        "producer ran {} records ahead",
-        sink.max_lead
-    );
-    assert_eq!(sink.complete, ["device"]);
+    assert!(max_lead < 250, "producer ran {max_lead} records ahead");
+    assert_eq!(run.complete(), [RecordKind::Device]);
 }
 
 /// Captures events from the host's `tracing`.
@@ -207,14 +196,8 @@ fn plugin_logs_arrive_in_the_host_subscriber() {
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
     let (_dir, handle) = fixture("fixture-flood");
-    handle
-        .run(
-            "sync_data",
-            &params(json!({"count": 10})),
-            RunOptions::default(),
-            &mut TestSink::default(),
-        )
-        .unwrap();
+    // Loaded by the host (not the harness): its logs go to the host's tracing.
+    sync(&handle, &params(json!({"count": 10})), &Options::new()).summary();
     let events = captured.0.lock().unwrap().clone();
     assert!(
         events.iter().any(|(level, text)| level == "INFO"
@@ -231,14 +214,12 @@ fn plugin_logs_arrive_in_the_host_subscriber() {
 #[test]
 fn the_host_validates_parameters_before_calling_the_plugin() {
     let (_dir, handle) = fixture("fixture-flood");
-    let error = handle
-        .run(
-            "sync_data",
-            &params(json!({"count": "many", "colour": "red"})),
-            RunOptions::default(),
-            &mut TestSink::default(),
-        )
-        .unwrap_err();
+    let run = sync(
+        &handle,
+        &params(json!({"count": "many", "colour": "red"})),
+        &Options::new(),
+    );
+    let error = run.error();
     assert_eq!(error.kind, ErrorKind::InvalidParameters);
     assert!(
         error
@@ -253,14 +234,7 @@ fn the_host_validates_parameters_before_calling_the_plugin() {
         "{error}"
     );
     // Defaults are filled in by the host: no count means the default 10,000.
-    let mut sink = TestSink::default();
-    handle
-        .run(
-            "sync_data",
-            &Parameters::new(),
-            RunOptions::default(),
-            &mut sink,
-        )
-        .unwrap();
-    assert_eq!(sink.records, 10_000);
+    let run = sync(&handle, &Parameters::new(), &Options::new());
+    run.assert_conforms();
+    assert_eq!(run.records().count(), 10_000);
 }
