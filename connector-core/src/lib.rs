@@ -82,7 +82,7 @@ pub use context::{CollectingSink, DEFAULT_BATCH_SIZE, Flow, Progress, RecordSink
 pub use error::{ConnectorError, ErrorKind};
 pub use model::{
     Activation, Application, ApplicationUsage, Batch, Device, Field, FieldType, FieldValue,
-    Installation, Licence, LicenceAssignment, Record, RecordKind, User,
+    Installation, Licence, LicenceAssignment, Record, RecordKind, UnknownRecordKind, User,
 };
 pub use schema::{
     FieldError, InvalidValue, ParamField, ParamKind, ParamSchema, Parameters, Pattern,

@@ -212,22 +212,34 @@ impl std::fmt::Display for RecordKind {
 }
 
 impl std::str::FromStr for RecordKind {
-    type Err = String;
+    type Err = UnknownRecordKind;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         RecordKind::ALL
             .iter()
             .copied()
             .find(|kind| kind.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = RecordKind::ALL.iter().map(|k| k.as_str()).collect();
-                format!(
-                    "unknown record kind '{s}' (expected one of {})",
-                    names.join(", ")
-                )
-            })
+            .ok_or_else(|| UnknownRecordKind(s.to_owned()))
     }
 }
+
+/// A name that is not one of the [`RecordKind`]s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownRecordKind(pub String);
+
+impl std::fmt::Display for UnknownRecordKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = RecordKind::ALL.iter().map(|k| k.as_str()).collect();
+        write!(
+            f,
+            "unknown record kind '{}' (expected one of {})",
+            self.0.escape_debug(),
+            names.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownRecordKind {}
 
 /// One batch of records handed from a connector to the host.
 ///
@@ -631,6 +643,7 @@ mod tests {
             "nope"
                 .parse::<RecordKind>()
                 .unwrap_err()
+                .to_string()
                 .contains("application_usage")
         );
     }

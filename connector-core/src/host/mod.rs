@@ -20,4 +20,4 @@ pub use call::{MAX_BATCH_BYTES, declared, decode_batch};
 pub use check::{BatchChecker, CheckLine, check_and_load, check_library, check_test};
 pub use error::{CallError, LoadError, LoadProblem};
 pub use plugin::{ConnectorHandle, Origin, Plugin};
-pub use registry::Registry;
+pub use registry::{Registry, UnknownConnectorType};

@@ -118,13 +118,10 @@ impl Registry {
     }
 
     /// The connector of this type, or an error listing the known types.
-    pub fn require(&self, type_id: &str) -> Result<&ConnectorHandle, String> {
-        self.connector(type_id).ok_or_else(|| {
-            let known: Vec<&str> = self.connectors.keys().map(String::as_str).collect();
-            format!(
-                "unknown connector type '{type_id}' (known: {})",
-                known.join(", ")
-            )
+    pub fn require(&self, type_id: &str) -> Result<&ConnectorHandle, UnknownConnectorType> {
+        self.connector(type_id).ok_or_else(|| UnknownConnectorType {
+            type_id: type_id.to_owned(),
+            known: self.connectors.keys().cloned().collect(),
         })
     }
 
@@ -143,3 +140,25 @@ impl Registry {
         &self.problems
     }
 }
+
+/// A connector type no loaded plugin provides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownConnectorType {
+    /// The type asked for.
+    pub type_id: String,
+    /// The types the host has.
+    pub known: Vec<String>,
+}
+
+impl std::fmt::Display for UnknownConnectorType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "unknown connector type '{}' (known: {})",
+            self.type_id,
+            self.known.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownConnectorType {}
