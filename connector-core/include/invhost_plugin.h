@@ -1,5 +1,5 @@
 /*
- * invhost_plugin.h - the invhost connector plugin ABI, version 1.0.
+ * invhost_plugin.h - the invhost connector plugin ABI, version 1.1 (1.0 plugins load unchanged).
  *
  * A plugin is a shared library that exports one function,
  * `invhost_connector_plugin_v1`, returning a pointer to a static
@@ -34,8 +34,10 @@ extern "C" {
 /** The ABI major this header describes; a host accepts only exactly this major. */
 #define INVHOST_ABI_MAJOR 1
 
-/** The ABI minor this header describes; later minors only append fields. */
-#define INVHOST_ABI_MINOR 0
+/** The ABI minor this header describes; later minors only append fields.
+ *  1.1 added `records` ("sync" or "none") to an action in the describe JSON:
+ *  set abi_minor to 1 when you declare it. */
+#define INVHOST_ABI_MINOR 1
 
 /** Name of the one symbol a plugin library exports. */
 #define INVHOST_ENTRY_SYMBOL "invhost_connector_plugin_v1"

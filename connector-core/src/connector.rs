@@ -77,6 +77,32 @@ pub struct Action {
     /// What it does, in a sentence.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// What its records mean (ABI 1.1); absent: [`RecordMode::Sync`] for
+    /// `sync_data`, [`RecordMode::None`] for any other action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<RecordMode>,
+}
+
+/// What the records of an action mean to the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordMode {
+    /// Published as a sync is: staged, then published at once, and the
+    /// connector's rows of each kind marked complete that the run did not
+    /// emit are removed.
+    Sync,
+    /// The action emits no records and reports only its summary; a record
+    /// fails the run, naming the action.
+    None,
+}
+
+impl std::fmt::Display for RecordMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RecordMode::Sync => "sync",
+            RecordMode::None => "none",
+        })
+    }
 }
 
 impl Action {
@@ -86,7 +112,30 @@ impl Action {
             id: id.into(),
             name: name.into(),
             description: String::new(),
+            records: None,
         }
+    }
+
+    /// The same action with a description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// The same action with its record mode said (the plugin then needs a
+    /// host of ABI 1.1 or later, which `export_plugin!` declares).
+    pub fn records(mut self, mode: RecordMode) -> Self {
+        self.records = Some(mode);
+        self
+    }
+
+    /// What its records mean: as declared, or by its id.
+    pub fn record_mode(&self) -> RecordMode {
+        self.records.unwrap_or(if self.id == ACTION_SYNC_DATA {
+            RecordMode::Sync
+        } else {
+            RecordMode::None
+        })
     }
 
     /// The Test action.

@@ -76,7 +76,7 @@ pub mod testing;
 
 pub use connector::{
     ACTION_SYNC_DATA, ACTION_TEST, Action, Check, CheckStatus, Connector, ConnectorInfo,
-    RepositoryType, RunOptions, RunSummary, TestReport,
+    RecordMode, RepositoryType, RunOptions, RunSummary, TestReport,
 };
 pub use context::{CollectingSink, DEFAULT_BATCH_SIZE, Flow, Progress, RecordSink, RunContext};
 pub use error::{ConnectorError, ErrorKind};
@@ -96,9 +96,9 @@ pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod prelude {
     pub use crate::model::*;
     pub use crate::{
-        Check, CheckStatus, CollectingSink, Connector, ConnectorError, ConnectorInfo, ErrorKind,
-        ParamField, ParamKind, ParamSchema, Parameters, Progress, RunContext, RunOptions,
-        RunSummary, TestReport,
+        Action, Check, CheckStatus, CollectingSink, Connector, ConnectorError, ConnectorInfo,
+        ErrorKind, ParamField, ParamKind, ParamSchema, Parameters, Progress, RecordMode,
+        RunContext, RunOptions, RunSummary, TestReport,
     };
 }
 

@@ -4,7 +4,13 @@ use connector_core::prelude::*;
 
 use crate::cloud::Cloud;
 use crate::params;
-use crate::settings::Settings;
+use crate::settings::{Settings, Stream};
+
+/// The action that reads only the usage reports, which change daily.
+pub const ACTION_SYNC_USAGE: &str = "sync_usage_data";
+
+/// The streams [`ACTION_SYNC_USAGE`] reads.
+const USAGE_STREAMS: [Stream; 3] = [Stream::AppUsage, Stream::Activations, Stream::ActiveUsers];
 
 /// The Microsoft Office 365 connector.
 #[derive(Debug, Default)]
@@ -28,7 +34,15 @@ impl Connector for O365Connector {
                 RecordKind::Activation,
             ]);
         info.parameters = params::schema();
-        info
+        info.action(
+            Action::new(ACTION_SYNC_USAGE, "Sync Usage Data")
+                .description(
+                    "Reads only the Microsoft 365 usage reports (app usage, activations, active users), \
+                     which change daily, without the device and application export; rows of other \
+                     kinds are left as they are.",
+                )
+                .records(RecordMode::Sync),
+        )
     }
 
     fn test(&self, params: &Parameters) -> Result<TestReport, ConnectorError> {
@@ -60,11 +74,21 @@ impl Connector for O365Connector {
 
     fn run(
         &self,
-        _action: &str,
+        action: &str,
         params: &Parameters,
         ctx: &mut RunContext<'_>,
     ) -> Result<RunSummary, ConnectorError> {
-        let settings = Settings::from_parameters(params)?;
+        let mut settings = Settings::from_parameters(params)?;
+        if action == ACTION_SYNC_USAGE {
+            settings.streams.retain(|s| USAGE_STREAMS.contains(s));
+            if settings.streams.is_empty() {
+                return Err(ConnectorError::invalid_parameter(
+                    "streams",
+                    "none of the usage streams (app_usage, activations, active_users) is selected, \
+                     so Sync Usage Data has nothing to read",
+                ));
+            }
+        }
         deprecated(params, |w| ctx.warn(w));
         crate::sync::run(settings, ctx)
     }

@@ -396,7 +396,7 @@ pub async fn actions(
     _who: Authed,
     QueryParams(query): QueryParams<ActionsQuery>,
 ) -> ApiResult<Json<Vec<ActionInfo>>> {
-    let mut actions = host_engine::actions::list(&state.store).await?;
+    let mut actions = host_engine::actions::list(&state.host, &state.store).await?;
     if let Some(name) = &query.repository {
         let repository = state.store.repository(name).await?;
         actions.retain(|a| {

@@ -117,8 +117,29 @@ pub async fn step(
     clean: bool,
     trigger: Trigger,
 ) -> Result<NewProcess> {
-    let connector = match super::actions::resolve(store, action).await? {
-        Action::Sync(connector) => Some(connector),
+    let connector = match super::actions::resolve(host, store, action).await? {
+        Action::Connector {
+            connector,
+            action: declared,
+        } => {
+            if clean && !super::actions::is_sync_data(&declared) {
+                anyhow::bail!(
+                    "--clean replaces everything connector '{}' holds, so it goes with '{}' only",
+                    connector.name,
+                    super::actions::sync_action(&connector.name)
+                );
+            }
+            if connector.run_consolidation && super::actions::writes_records(&declared) {
+                // A sync that queues consolidation checks the rules before it starts.
+                host.catalog().with_context(|| {
+                    format!(
+                        "connector '{}' runs consolidation after its sync",
+                        connector.name
+                    )
+                })?;
+            }
+            Some(*connector)
+        }
         Action::Consolidation => {
             if clean {
                 anyhow::bail!("--clean applies to sync actions only");
@@ -135,15 +156,6 @@ pub async fn step(
             None
         }
     };
-    if let Some(connector) = connector.as_ref().filter(|c| c.run_consolidation) {
-        // A sync that queues consolidation checks the rules before it starts.
-        host.catalog().with_context(|| {
-            format!(
-                "connector '{}' runs consolidation after its sync",
-                connector.name
-            )
-        })?;
-    }
     Ok(NewProcess {
         parent_id: None,
         repository_id: repository.id,
@@ -252,19 +264,26 @@ pub(crate) async fn queue_consolidation(
         .await?)
 }
 
-/// Runs a claimed sync to its end and records it.
+/// Runs a claimed sync (Sync Data, or another action that writes records:
+/// `action` is its id) to its end and records it.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn run_sync(
     host: &Host,
     store: &Store,
     process: &ProcessRow,
     connector: &ConnectorRow,
     repository: &RepositoryRow,
+    action: &str,
     live: &Live,
     cancel: &Arc<Cancel>,
 ) -> Result<ProcessRow> {
     // A success is recorded with the publication, in one transaction; a
     // failure publishes nothing and is recorded here.
-    if let Err(failure) = sync(host, store, process, connector, repository, live, cancel).await {
+    if let Err(failure) = sync(
+        host, store, process, connector, repository, action, live, cancel,
+    )
+    .await
+    {
         super::processes::record_end(
             store,
             &host.config.data_dir,
@@ -294,12 +313,14 @@ impl Failure {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn sync(
     host: &Host,
     store: &Store,
     process: &ProcessRow,
     connector: &ConnectorRow,
     repository: &RepositoryRow,
+    action: &str,
     live: &Live,
     cancel: &Arc<Cancel>,
 ) -> Result<SyncReport, Failure> {
@@ -329,13 +350,9 @@ async fn sync(
         live: Arc::clone(live),
     };
     let options = RunOptions::clean(process.clean);
+    let action = action.to_owned();
     let plugin = tokio::task::spawn_blocking(move || {
-        let result = handle.run(
-            connector_core::ACTION_SYNC_DATA,
-            &parameters,
-            options,
-            &mut sink,
-        );
+        let result = handle.run(&action, &parameters, options, &mut sink);
         drop(sink);
         result
     });
@@ -423,6 +440,114 @@ async fn sync(
         })
         .await
         .map_err(|e| Failure::failed(format!("cannot publish the sync to the repository: {e}")))
+}
+
+/// Runs a claimed action that writes no records (`action` is its id, `name`
+/// the operator's name) to its end and records it with the connector's
+/// closing line; a record it emits fails it.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run_without_records(
+    host: &Host,
+    store: &Store,
+    process: &ProcessRow,
+    connector: &ConnectorRow,
+    action: &str,
+    live: &Live,
+    cancel: &Arc<Cancel>,
+) -> Result<ProcessRow> {
+    let (status, message) =
+        match without_records(host, store, connector, action, live, cancel).await {
+            Ok(line) => (ProcessStatus::Succeeded, line),
+            Err(failure) => (failure.status, failure.message),
+        };
+    super::processes::record_end(
+        store,
+        &host.config.data_dir,
+        process,
+        status,
+        &BTreeMap::new(),
+        Some(one_line(&message)),
+    )
+    .await
+    .context("recording the process's end")?;
+    Ok(store.process(process.id).await?)
+}
+
+async fn without_records(
+    host: &Host,
+    store: &Store,
+    connector: &ConnectorRow,
+    action: &str,
+    live: &Live,
+    cancel: &Arc<Cancel>,
+) -> Result<String, Failure> {
+    let handle = host
+        .registry()
+        .require(&connector.connector_type)
+        .map_err(|e| Failure::failed(format!("{e}: is its plugin in a plugin directory?")))?
+        .clone();
+    let key = host.key().map_err(|e| Failure::failed(format!("{e:#}")))?;
+    let parameters = store
+        .connector_parameters(connector, &key)
+        .map_err(|e| Failure::failed(e.to_string()))?;
+    let refused = Arc::new(AtomicBool::new(false));
+    let mut sink = NoRecords {
+        cancel: Arc::clone(cancel),
+        refused: Arc::clone(&refused),
+        live: Arc::clone(live),
+    };
+    let id = action.to_owned();
+    let result = tokio::task::spawn_blocking(move || {
+        handle.run(&id, &parameters, RunOptions::default(), &mut sink)
+    })
+    .await
+    .map_err(|e| Failure::failed(format!("the connector's thread failed: {e}")))?;
+    if refused.load(Ordering::SeqCst) {
+        return Err(Failure::failed(format!(
+            "the connector's action '{action}' emitted records, but it declares that it writes none; nothing was written"
+        )));
+    }
+    match result {
+        Ok(summary) => Ok(summary_line(&summary).unwrap_or_else(|| "Done.".to_owned())),
+        Err(e) if e.kind == ErrorKind::Cancelled => Err(Failure {
+            status: ProcessStatus::Cancelled,
+            message: cancel
+                .reason()
+                .map_or("cancelled", super::cancel::StopReason::describe)
+                .to_owned(),
+        }),
+        Err(e) => Err(Failure::failed(e.message)),
+    }
+}
+
+/// The sink of an action that writes no records: any record stops it.
+struct NoRecords {
+    cancel: Arc<Cancel>,
+    refused: Arc<AtomicBool>,
+    live: Live,
+}
+
+impl RecordSink for NoRecords {
+    fn emit(&mut self, batch: Batch) -> Flow {
+        if batch.records.is_empty() {
+            Flow::Continue
+        } else {
+            self.refused.store(true, Ordering::SeqCst);
+            Flow::Stop
+        }
+    }
+
+    fn progress(&mut self, progress: Progress) {
+        if let Ok(mut stats) = self.live.lock()
+            && stats.notes.len() < 1_000
+        {
+            stats.notes.push(progress.message);
+        }
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled() || self.refused.load(Ordering::SeqCst)
+    }
 }
 
 /// The process log's line for a published sync.

@@ -11,8 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 use connector_core::host::{BatchChecker, CheckLine, ConnectorHandle};
 use connector_core::{
-    ACTION_SYNC_DATA, Batch, Check, CheckStatus, Flow, Parameters, Progress, RecordKind,
-    RecordSink, RunOptions,
+    Batch, Check, CheckStatus, Flow, Parameters, Progress, RecordKind, RecordSink, RunOptions,
 };
 use repo_store::{NewConnector, NewProcess, ProcessEnd, SecretKey, Store, Trigger, WriterConfig};
 use serde::Serialize;
@@ -71,6 +70,67 @@ impl Drop for Scratch {
     }
 }
 
+/// An action that declares it writes no records: run it, and fail the check
+/// when it emits one.
+async fn check_without_records(
+    handle: &ConnectorHandle,
+    parameters: Parameters,
+    declared: &connector_core::Action,
+) -> SyncCheck {
+    let handle = handle.clone();
+    let id = declared.id.clone();
+    let (outcome, records) = tokio::task::spawn_blocking(move || {
+        let mut sink = connector_core::CollectingSink::default();
+        let outcome = handle.run(&id, &parameters, RunOptions::default(), &mut sink);
+        (outcome, sink.records.len())
+    })
+    .await
+    .unwrap_or_else(|e| {
+        (
+            Err(connector_core::host::CallError {
+                origin: String::new(),
+                connector_type: String::new(),
+                kind: connector_core::ErrorKind::Panic,
+                message: format!("the connector's thread failed: {e}"),
+                field: None,
+            }),
+            0,
+        )
+    });
+    let mut lines = vec![match &outcome {
+        Ok(summary) => line(
+            &format!("{}: run", declared.id),
+            CheckStatus::Ok,
+            format!("succeeded: {}", summary.message),
+        ),
+        Err(e) => line(
+            &format!("{}: run", declared.id),
+            CheckStatus::Failed,
+            e.message.clone(),
+        ),
+    }];
+    lines.push(if records == 0 {
+        line(
+            &format!("{}: records", declared.id),
+            CheckStatus::Ok,
+            "none, as the action declares".into(),
+        )
+    } else {
+        line(
+            &format!("{}: records", declared.id),
+            CheckStatus::Failed,
+            format!(
+                "the action '{}' declares that it writes none, but emitted {records}; the host fails such a run",
+                declared.id
+            ),
+        )
+    });
+    SyncCheck {
+        lines,
+        kinds: Vec::new(),
+    }
+}
+
 /// Hands batches to the writer task; blocking in `emit` is the backpressure.
 struct Forward {
     tx: mpsc::Sender<Batch>,
@@ -100,9 +160,38 @@ fn line(name: &str, status: CheckStatus, message: String) -> CheckLine {
     }
 }
 
-/// Runs the connector's Sync Data with `parameters` (checked against its
-/// schema first) into a scratch repository and checks every batch.
-pub async fn check_sync(handle: &ConnectorHandle, parameters: Parameters) -> Result<SyncCheck> {
+/// Runs the connector's action `action` (Sync Data, or another it declares)
+/// with `parameters` (checked against its schema first). An action that
+/// writes records goes into a scratch repository with every batch checked;
+/// one that declares it writes none must emit none.
+pub async fn check_sync(
+    handle: &ConnectorHandle,
+    parameters: Parameters,
+    action: &str,
+) -> Result<SyncCheck> {
+    let declared = handle
+        .info()
+        .actions
+        .iter()
+        .find(|a| a.id == action && a.id != connector_core::ACTION_TEST)
+        .cloned();
+    let Some(declared) = declared else {
+        let offered: Vec<&str> = handle
+            .info()
+            .actions
+            .iter()
+            .map(|a| a.id.as_str())
+            .filter(|a| *a != connector_core::ACTION_TEST)
+            .collect();
+        anyhow::bail!(
+            "connector type '{}' declares no action '{action}' (it has {})",
+            handle.info().type_id,
+            offered.join(", ")
+        );
+    };
+    if declared.record_mode() == connector_core::RecordMode::None {
+        return Ok(check_without_records(handle, parameters, &declared).await);
+    }
     let scratch = Scratch::new()?;
     let url = format!("sqlite://{}?mode=rwc", scratch.0.join("check.db").display());
     let store = Store::connect(&url)
@@ -152,14 +241,10 @@ pub async fn check_sync(handle: &ConnectorHandle, parameters: Parameters) -> Res
         stop: Arc::clone(&stop),
     };
     let run_handle = handle.clone();
+    let action_id = declared.id.clone();
     let run = tokio::task::spawn_blocking(move || {
         let mut checker = BatchChecker::new(&mut forward);
-        let outcome = run_handle.run(
-            ACTION_SYNC_DATA,
-            &parameters,
-            RunOptions::default(),
-            &mut checker,
-        );
+        let outcome = run_handle.run(&action_id, &parameters, RunOptions::default(), &mut checker);
         let lines = checker.finish(&outcome);
         let counts = checker.counts().clone();
         let complete = checker.complete().clone();

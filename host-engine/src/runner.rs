@@ -77,21 +77,43 @@ async fn run_in_span(
                 .await?
                 .into_iter()
                 .find(|c| c.id == connector_id);
-            match connector {
-                Some(connector) => {
+            let action = connector
+                .as_ref()
+                .map(|c| super::actions::connector_action(host, c, &process.action));
+            match (connector, action) {
+                (Some(connector), Some(Some(action)))
+                    if super::actions::writes_records(&action) =>
+                {
                     let finished = super::execute::run_sync(
                         host,
                         store,
                         &process,
                         &connector,
                         &repository,
+                        &action.id,
                         live,
                         cancel,
                     )
                     .await;
                     finished.map(|finished| (finished, connector.run_consolidation))
                 }
-                None => fail(host, store, &process, "its connector was removed")
+                (Some(connector), Some(Some(action))) => super::execute::run_without_records(
+                    host, store, &process, &connector, &action.id, live, cancel,
+                )
+                .await
+                .map(|finished| (finished, false)),
+                (Some(connector), _) => fail(
+                    host,
+                    store,
+                    &process,
+                    &format!(
+                        "connector type '{}' no longer offers this action",
+                        connector.connector_type
+                    ),
+                )
+                .await
+                .map(|finished| (finished, false)),
+                (None, _) => fail(host, store, &process, "its connector was removed")
                     .await
                     .map(|finished| (finished, false)),
             }

@@ -1,5 +1,6 @@
 //! The `invhost` binary, run as an operator would.
 
+mod actions;
 pub(crate) mod consolidation;
 mod demo;
 mod hardening;

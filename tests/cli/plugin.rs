@@ -123,7 +123,15 @@ fn show_prints_schema_and_actions() {
         .iter()
         .map(|a| a["name"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["Test", "Sync Data"]);
+    assert_eq!(actions, ["Test", "Sync Data", "Sync Usage Data"]);
+    // Each action says what its records mean, declared or by its id.
+    let modes: Vec<&str> = shown["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["records"].as_str().unwrap())
+        .collect();
+    assert_eq!(modes, ["none", "sync", "sync"]);
 
     let (code, stdout, _) = invhost.run(&["plugin", "show", "o365"]);
     assert_eq!(code, 0);
@@ -398,4 +406,53 @@ fn a_sync_that_emits_an_undeclared_kind_fails_and_publishes_nothing() {
     );
     let (_, stdout, _) = invhost.run(&["inventory", "devices", "--json"]);
     assert_eq!(stdout.trim(), "[]", "{stdout}");
+}
+
+#[test]
+fn check_sync_runs_another_declared_action_by_its_record_mode() {
+    let invhost = Invhost::new();
+    let plugins = PluginDir::new();
+    let csv = plugins.install(&built_library("csv-inventory"), "libcsv_inventory.so");
+    let folder = format!(
+        "folder={}",
+        crate::support::repo_root()
+            .join("plugins/csv-inventory/examples/sample")
+            .display()
+    );
+    let (code, stdout, stderr) = invhost.run(&[
+        "plugin",
+        "check",
+        csv.to_str().unwrap(),
+        "--sync",
+        "--action",
+        "validate_files",
+        "--param",
+        &folder,
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("ok      csv-inventory: validate_files: run: succeeded: No problem found"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "ok      csv-inventory: validate_files: records: none, as the action declares"
+        ),
+        "{stdout}"
+    );
+    let (code, _, stderr) = invhost.run(&[
+        "plugin",
+        "check",
+        csv.to_str().unwrap(),
+        "--sync",
+        "--action",
+        "defragment",
+        "--param",
+        &folder,
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("declares no action 'defragment' (it has sync_data, validate_files)"),
+        "{stderr}"
+    );
 }

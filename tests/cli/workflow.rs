@@ -420,7 +420,7 @@ fn unknown_names_list_the_valid_ones() {
                 "--action",
                 "Sync Data - Nope",
             ],
-            "unknown action 'Sync Data - Nope' (known: 'Sync Data - Sample', 'Generate Report - Basic Inventory Consolidation')",
+            "unknown action 'Sync Data - Nope' (known: 'Sync Data - Sample', 'Validate Files - Sample', 'Generate Report - Basic Inventory Consolidation')",
         ),
         (
             &["connector", "show", "Nope"],

@@ -8,7 +8,7 @@ pub const MAGIC: u64 = 0x494E_5648_504C_5547;
 /// The ABI major this SDK speaks; a host accepts only exactly this major.
 pub const ABI_MAJOR: u16 = 1;
 /// The ABI minor this SDK speaks; minors only append fields.
-pub const ABI_MINOR: u16 = 0;
+pub const ABI_MINOR: u16 = 1;
 /// Name of the one symbol a plugin library exports.
 pub const ENTRY_SYMBOL: &str = "invhost_connector_plugin_v1";
 

@@ -66,7 +66,17 @@ pub(super) async fn connectors(
                                     button.secondary type="submit" { "Test" }
                                 }
                                 form.inline data-action="execute" {
-                                    input type="hidden" name="action" value=(host_engine::actions::sync_action(&row.name));
+                                    label { "Action "
+                                        select name="action" {
+                                            @for a in host_engine::actions::connector_actions(&state.host, row) {
+                                                option value=(host_engine::actions::action_name(&a, &row.name))
+                                                    title=(a.description) {
+                                                    (a.name)
+                                                    @if a.record_mode() == connector_core::RecordMode::None { " (writes nothing)" }
+                                                }
+                                            }
+                                        }
+                                    }
                                     label { "Repository "
                                         select name="repository" {
                                             @for r in repositories.iter().filter(|r| r.repository_type == repo_store::RepositoryType::Inventory) {
@@ -74,7 +84,7 @@ pub(super) async fn connectors(
                                             }
                                         }
                                     }
-                                    label title="Replaces everything this connector holds in the repository, once the sync succeeds." {
+                                    label title="Replaces everything this connector holds in the repository, once the sync succeeds (Sync Data only)." {
                                         input type="checkbox" name="clean"; " Clean sync"
                                     }
                                     button type="submit" { "Execute" }

@@ -165,7 +165,7 @@ async fn form_choices(
         .into_iter()
         .filter(|r| r.repository_type == repo_store::RepositoryType::Inventory)
         .collect();
-    let mut actions: Vec<String> = host_engine::actions::list(&state.store)
+    let mut actions: Vec<String> = host_engine::actions::list(&state.host, &state.store)
         .await?
         .into_iter()
         .map(|a| a.name)

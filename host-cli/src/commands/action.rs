@@ -27,20 +27,21 @@ pub async fn exec(command: ActionCommand, host: &Host, json: bool) -> Result<Exi
     if let Some(name) = &repository {
         store.repository(name).await?;
     }
-    let mut actions = actions::list(&store).await?;
+    let mut actions = actions::list(host, &store).await?;
     if repository.is_some() {
         actions.retain(|a| a.repository.is_none() || a.repository == repository);
     }
     if json {
         output::print_json(&actions)?;
     } else {
-        let mut table = output::table(["ACTION", "CONNECTOR", "TYPE", "REPOSITORY"]);
+        let mut table = output::table(["ACTION", "CONNECTOR", "TYPE", "RECORDS", "REPOSITORY"]);
         for a in &actions {
             let cell = |v: &Option<String>| v.clone().unwrap_or_default();
             table.add_row([
                 a.name.clone(),
                 cell(&a.connector),
                 cell(&a.connector_type),
+                cell(&a.records),
                 cell(&a.repository),
             ]);
         }

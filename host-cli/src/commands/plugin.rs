@@ -41,6 +41,10 @@ pub enum PluginCommand {
         /// summary against the batches; then a summary per record kind.
         #[arg(long)]
         sync: bool,
+        /// With --sync: the action to run instead of Sync Data (any it declares; one
+        /// that declares it writes no records must emit none).
+        #[arg(long, value_name = "ID", default_value = connector_core::ACTION_SYNC_DATA)]
+        action: String,
         /// The connector type to test or sync (needed when the library has several).
         #[arg(long = "type", value_name = "TYPE")]
         type_id: Option<String>,
@@ -62,12 +66,14 @@ pub async fn exec(
             path,
             test,
             sync,
+            action,
             type_id,
             params,
         } => {
             let runs = Runs {
                 test,
                 sync,
+                action,
                 type_id,
                 params,
             };
@@ -80,6 +86,7 @@ pub async fn exec(
 struct Runs {
     test: bool,
     sync: bool,
+    action: String,
     type_id: Option<String>,
     params: ParamArgs,
 }
@@ -116,7 +123,12 @@ fn list(config: &Config, json: bool) -> Result<ExitCode> {
 fn show(config: &Config, type_id: &str, json: bool) -> Result<ExitCode> {
     let registry = ops::plugins::registry(config);
     let handle = registry.require(type_id).map_err(|e| anyhow!(e))?;
-    let info = handle.info();
+    // Each action with the record mode it has, declared or by its id.
+    let mut info = handle.info().clone();
+    for action in &mut info.actions {
+        action.records = Some(action.record_mode());
+    }
+    let info = &info;
     if json {
         #[derive(Serialize)]
         struct Shown<'a> {
@@ -166,9 +178,18 @@ fn show(config: &Config, type_id: &str, json: bool) -> Result<ExitCode> {
     }
     output::print_table(&table);
     output::line("");
-    let mut actions = output::table(["ACTION", "NAME", "DESCRIPTION"]);
+    let mut actions = output::table(["ACTION", "NAME", "RECORDS", "DESCRIPTION"]);
     for a in &info.actions {
-        actions.add_row([&a.id, &a.name, &a.description]);
+        actions.add_row([
+            a.id.clone(),
+            a.name.clone(),
+            if a.id == connector_core::ACTION_TEST {
+                String::new()
+            } else {
+                a.record_mode().to_string()
+            },
+            a.description.clone(),
+        ]);
     }
     output::print_table(&actions);
     Ok(ExitCode::SUCCESS)
@@ -215,7 +236,8 @@ async fn check(path: &std::path::Path, runs: Runs, json: bool) -> Result<ExitCod
                     }));
                 }
                 if runs.sync {
-                    let checked = plugin_check::check_sync(&handle, parameters).await?;
+                    let checked =
+                        plugin_check::check_sync(&handle, parameters, &runs.action).await?;
                     lines.extend(checked.lines.into_iter().map(|l| connector_core::Check {
                         name: format!("{id}: {}", l.name),
                         ..l

@@ -2,8 +2,8 @@
 //! module does each action.
 
 use connector_core::{
-    ACTION_SYNC_DATA, Connector, ConnectorError, ConnectorInfo, Parameters, RecordKind, RunContext,
-    RunSummary, TestReport,
+    ACTION_SYNC_DATA, Action, Connector, ConnectorError, ConnectorInfo, Parameters, RecordKind,
+    RecordMode, RunContext, RunSummary, TestReport,
 };
 
 use crate::{check, params, sync};
@@ -12,6 +12,9 @@ use crate::{check, params, sync};
 pub const TYPE_ID: &str = "csv-inventory";
 /// Name as operators know it.
 pub const DISPLAY_NAME: &str = "CSV Inventory";
+
+/// The action that checks the folder without importing it.
+pub const ACTION_VALIDATE: &str = "validate_files";
 
 /// Imports devices, applications, installations, users and usage from a
 /// folder of CSV files.
@@ -36,7 +39,14 @@ impl Connector for CsvInventory {
         for field in params::fields() {
             info = info.parameter(field);
         }
-        info
+        info.action(
+            Action::new(ACTION_VALIDATE, "Validate Files")
+                .description(
+                    "Reads the folder as a sync would and reports, per file, the rows it would \
+                     import and the first problems found; writes nothing.",
+                )
+                .records(RecordMode::None),
+        )
     }
 
     fn test(&self, params: &Parameters) -> Result<TestReport, ConnectorError> {
@@ -51,7 +61,11 @@ impl Connector for CsvInventory {
     ) -> Result<RunSummary, ConnectorError> {
         match action {
             ACTION_SYNC_DATA => sync::sync(params, ctx),
-            other => Err(ConnectorError::unknown_action(other, &[ACTION_SYNC_DATA])),
+            ACTION_VALIDATE => sync::validate(params),
+            other => Err(ConnectorError::unknown_action(
+                other,
+                &[ACTION_SYNC_DATA, ACTION_VALIDATE],
+            )),
         }
     }
 }
@@ -145,7 +159,7 @@ mod tests {
         assert_eq!(err.kind, ErrorKind::UnknownAction);
         assert_eq!(
             err.message,
-            "unknown action 'clean_up' (offered: sync_data)"
+            "unknown action 'clean_up' (offered: sync_data, validate_files)"
         );
     }
 }

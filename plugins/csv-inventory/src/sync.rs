@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use connector_core::{ConnectorError, Parameters, Progress, RunContext, RunSummary};
+use connector_core::{
+    Batch, ConnectorError, Flow, Parameters, Progress, RecordSink, RunContext, RunSummary,
+};
 use tracing::{debug, info};
 
 use crate::files::{FILES, FileSpec, HeaderMatch, display_name, join, locate};
@@ -45,6 +47,62 @@ pub fn sync(params: &Parameters, ctx: &mut RunContext<'_>) -> Result<RunSummary,
     let mut summary = ctx.summary();
     summary.message = closing_line(&settings.folder, &outcomes, &absent);
     Ok(summary)
+}
+
+/// Validate Files: reads the folder as a sync would, every malformed row
+/// listed rather than the first stopping it, and emits nothing. Succeeds
+/// with the rows each file would import; fails, naming the first problem's
+/// file and line, when a row could not be read.
+pub fn validate(params: &Parameters) -> Result<RunSummary, ConnectorError> {
+    let mut params = params.clone();
+    params.insert(crate::params::MALFORMED_ROWS, "skip");
+    let mut discard = Discard;
+    let mut ctx = RunContext::new(&mut discard);
+    let read = sync(&params, &mut ctx)?;
+    let per_file: Vec<String> = FILES
+        .iter()
+        .filter_map(|spec| {
+            read.records
+                .get(&spec.kind)
+                .map(|n| format!("{} {n} {}", spec.name, spec.noun))
+        })
+        .collect();
+    let would = if per_file.is_empty() {
+        "nothing".to_owned()
+    } else {
+        per_file.join(", ")
+    };
+    let problems: Vec<&String> = read
+        .warnings
+        .iter()
+        .filter(|w| w.contains(" line "))
+        .collect();
+    match problems.first() {
+        None => {
+            let mut summary = RunSummary::default();
+            summary.message = format!("No problem found; a sync would import {would}.");
+            Ok(summary)
+        }
+        Some(first) => Err(ConnectorError::failed(format!(
+            "{} malformed row(s) found, the first: {first}; a sync would import {would}",
+            problems.len()
+        ))),
+    }
+}
+
+/// Takes batches and keeps nothing (Validate Files counts, writes nothing).
+struct Discard;
+
+impl RecordSink for Discard {
+    fn emit(&mut self, _batch: Batch) -> Flow {
+        Flow::Continue
+    }
+
+    fn progress(&mut self, _progress: Progress) {}
+
+    fn is_cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// Finds every file and checks every header before anything is emitted, so
