@@ -255,3 +255,41 @@ async fn a_third_action_of_each_record_mode_runs_and_is_logged(db: &TestDb) {
     .await
     .unwrap();
 }
+
+#[test]
+fn a_c_plugin_built_for_abi_1_1_offers_its_third_action() {
+    let plugins = PluginDir::new();
+    plugins.compile_c(Some("ABI_1_1"));
+    let mut invhost = crate::support::Invhost::new();
+    invhost.plugin_dir = Some(plugins.path().to_path_buf());
+    let (code, _, stderr) = invhost.run(&[
+        "connector",
+        "add",
+        "--type",
+        "c-demo",
+        "--name",
+        "New",
+        "--param",
+        "prefix=PC",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let (_, stdout, _) = invhost.run(&["action", "list", "--json"]);
+    let actions: Value = serde_json::from_str(&stdout).unwrap();
+    let count = action(&actions, "Count Devices - New");
+    assert_eq!(count["records"], "none", "{count}");
+    assert_eq!(count["kind"], "count_devices");
+    let (code, stdout, stderr) = invhost.run(&[
+        "execute",
+        "--repository",
+        REPO,
+        "--action",
+        "Count Devices - New",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let ran: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(ran[0]["status"], "succeeded", "{ran}");
+    assert_eq!(ran[0]["message"], "A sync would emit 3 devices.");
+    let (_, stdout, _) = invhost.run(&["inventory", "devices", "--json"]);
+    assert_eq!(stdout.trim(), "[]", "nothing written");
+}
