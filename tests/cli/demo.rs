@@ -53,6 +53,27 @@ fn demo_syncs_the_simulated_tenant_and_shows_products() {
     let (code, stdout, stderr) = invhost.run(&["demo", "--users", "10", "--devices", "5"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("succeeded"), "{stdout}");
+    // The closing hint names the demo's own key: followed as printed, it
+    // reads the demo's connector and decrypts its secret.
+    let alias = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("alias demo-invhost=\""))
+        .unwrap_or_else(|| panic!("no alias in: {stdout}"));
+    let quoted: Vec<&str> = alias.split('\'').collect();
+    let (key, database) = (quoted[1], quoted[3]);
+    let mut cmd = invhost.cmd();
+    let shown = cmd
+        .env("INVHOST_SECRET_KEY_FILE", key)
+        .args(["--database", database, "connector", "list", "--json"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.status.success(),
+        "{listed}{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert!(listed.contains("\"client_secret\": \"(set)\""), "{listed}");
     let tail = stdout.rsplit("Product usage").next().unwrap();
     assert!(
         tail.contains("RARELY USED") && tail.contains("Microsoft 365 Apps"),

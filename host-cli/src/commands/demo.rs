@@ -40,6 +40,7 @@ struct DemoReport {
 pub async fn exec(args: DemoArgs, base: &Config, json: bool) -> Result<ExitCode> {
     let config = demo::config(base)?;
     let database = config.database.clone();
+    let key_file = config.secret_key_file.display().to_string();
     let host = Host::new(config);
     let simulator = demo::start_simulator(args.users, args.devices).await?;
     output::note(&format!(
@@ -116,9 +117,17 @@ pub async fn exec(args: DemoArgs, base: &Config, json: bool) -> Result<ExitCode>
         }
         output::print_table(&table);
         output::line("");
+        // The demo's secrets are encrypted with its own key: the hint names
+        // it, or every command reading the connector would say "wrong key".
         output::line(&format!(
-            "The demo repository stays at {database}; explore it with: invhost --database '{database}' inventory licences | reclaim | explain device NAME"
+            "The demo repository stays at {database}, its secrets encrypted with the key {key_file}. Explore it with:"
         ));
+        output::line(&format!(
+            "  alias demo-invhost=\"INVHOST_SECRET_KEY_FILE='{key_file}' invhost --database '{database}'\""
+        ));
+        output::line(
+            "  then: demo-invhost connector list, demo-invhost inventory devices (or licences, reclaim), demo-invhost inventory explain device NAME",
+        );
         output::line("");
         output::line("Product usage (Basic Inventory Consolidation):");
         super::inventory::print_product_usage(&products, 25);

@@ -27,7 +27,10 @@ pub struct ExecuteArgs {
     /// The action (see `invhost action list`), e.g. "Sync Data - Contoso".
     #[arg(long)]
     pub action: String,
-    /// Clean sync: replace everything this connector holds in the repository (only on success).
+    /// Clean sync (Sync Data only): on success, the connector's rows in the repository are
+    /// exactly what this run read; everything else it held there is removed, whatever kinds the
+    /// run completed. Other connectors' rows are untouched: to empty the whole repository, use
+    /// `invhost repository clear`.
     #[arg(long)]
     pub clean: bool,
     /// Only queue it and return: a running `invhost serve` runs it. Prints
