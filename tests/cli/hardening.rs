@@ -242,3 +242,59 @@ fn a_connector_is_checked_when_it_is_added_not_only_when_tested() {
         "{stdout}{stderr}"
     );
 }
+
+#[test]
+fn run_consolidation_on_a_second_connector_warns_naming_the_first() {
+    let invhost = Invhost::new();
+    let folder = crate::support::repo_root()
+        .join("plugins/csv-inventory/examples/sample")
+        .display()
+        .to_string();
+    let plugins = crate::support::PluginDir::new();
+    plugins.install(
+        &crate::support::built_library("csv-inventory"),
+        "libcsv_inventory.so",
+    );
+    let dir = plugins.path().to_str().unwrap().to_owned();
+    let add = |name: &str, extra: &[&str]| {
+        let param = format!("folder={folder}");
+        let mut args = vec![
+            "--plugin-dir",
+            &dir,
+            "connector",
+            "add",
+            "--type",
+            "csv-inventory",
+            "--name",
+            name,
+            "--param",
+            &param,
+        ];
+        args.extend_from_slice(extra);
+        invhost.run(&args)
+    };
+    let (code, _, stderr) = add("First", &["--run-consolidation"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("warning"), "the first alone: {stderr}");
+    let (code, _, stderr) = add("Second", &["--run-consolidation"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning: 'First' also run(s) consolidation after its sync"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = invhost.run(&[
+        "--plugin-dir",
+        &dir,
+        "connector",
+        "edit",
+        "First",
+        "--run-consolidation",
+        "true",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("'Second' also run(s)"), "{stderr}");
+    // Without it, no warning.
+    let (code, _, stderr) = add("Third", &[]);
+    assert_eq!(code, 0);
+    assert!(!stderr.contains("warning"), "{stderr}");
+}

@@ -125,6 +125,9 @@ pub async fn exec(command: ConnectorCommand, host: &Host, json: bool) -> Result<
                 "Added connector '{}' ({}) with action 'Sync Data - {}'.",
                 row.name, row.connector_type, row.name
             ));
+            if run_consolidation {
+                warn_other_consolidators(&store, &row.name).await?;
+            }
         }
         ConnectorCommand::List => {
             // Listed without a key too: secrets then show as undecryptable.
@@ -212,6 +215,9 @@ pub async fn exec(command: ConnectorCommand, host: &Host, json: bool) -> Result<
                 .await
                 .with_context(|| format!("editing connector '{name}'"))?;
             output::line(&format!("Updated connector '{name}'."));
+            if run_consolidation == Some(true) {
+                warn_other_consolidators(&store, &name).await?;
+            }
         }
         ConnectorCommand::Remove { name, purge_data } => {
             connectors::remove(&store, &name, purge_data).await?;
@@ -244,4 +250,26 @@ pub async fn exec(command: ConnectorCommand, host: &Host, json: bool) -> Result<
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Run Consolidation Reports on several connectors consolidates once per
+/// sync of each: the consolidation reads every connector's rows, so one is
+/// enough. Says so, naming the others.
+async fn warn_other_consolidators(store: &repo_store::Store, name: &str) -> Result<()> {
+    let others: Vec<String> = store
+        .connectors()
+        .await?
+        .into_iter()
+        .filter(|c| c.run_consolidation && !c.name.eq_ignore_ascii_case(name))
+        .map(|c| format!("'{}'", c.name))
+        .collect();
+    if !others.is_empty() {
+        output::note(&format!(
+            "warning: {} also run(s) consolidation after its sync; a repository synced by both is \
+             consolidated after each, which repeats the work (the consolidation reads every connector's \
+             rows): one connector with --run-consolidation is enough",
+            others.join(", ")
+        ));
+    }
+    Ok(())
 }
