@@ -453,3 +453,34 @@ fn unknown_names_list_the_valid_ones() {
     // Nothing half-created: the refused connector does not exist.
     assert_eq!(s.json(&["connector", "list"]).as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn json_lists_every_row_and_a_table_says_what_it_left_out() {
+    let db = crate::store::support::TestDb::sqlite();
+    let s = Setup::new(&db);
+    super::service::add_flood(&s, ["Many".to_string()], 120);
+    s.ok(&[
+        "execute",
+        "--repository",
+        "Default Inventory",
+        "--action",
+        "Sync Data - Many",
+    ]);
+    let all = s.json(&["inventory", "devices"]);
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        120,
+        "--json without --limit lists all"
+    );
+    let some = s.json(&["inventory", "devices", "--limit", "7"]);
+    assert_eq!(some.as_array().unwrap().len(), 7);
+    let (code, stdout, stderr) = s.invhost.run(&["inventory", "devices"]);
+    assert_eq!(code, 0);
+    // A header, its rule, and the rows.
+    assert_eq!(
+        stdout.lines().filter(|l| !l.trim().is_empty()).count(),
+        2 + 50,
+        "{stdout}"
+    );
+    assert!(stderr.contains("50 of 120 rows"), "{stderr}");
+}

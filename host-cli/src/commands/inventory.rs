@@ -26,9 +26,17 @@ pub struct InventoryArgs {
     /// The repository.
     #[arg(long, default_value = repo_store::DEFAULT_REPOSITORY)]
     pub repository: String,
-    /// Rows at most (tables; `--json` of the consolidated views lists all).
-    #[arg(long, default_value_t = 50)]
-    pub limit: u64,
+    /// Rows at most: 50 by default in a table (which says how many it left
+    /// out); `--json` lists every row unless this is given.
+    #[arg(long)]
+    pub limit: Option<u64>,
+}
+
+impl InventoryArgs {
+    /// The rows to print: as asked, else all for JSON and 50 for a table.
+    fn rows(&self, json: bool) -> u64 {
+        self.limit.unwrap_or(if json { u64::MAX } else { 50 })
+    }
 }
 
 /// The views as clap offers them: names, with a line of help each.
@@ -92,7 +100,7 @@ async fn raw(
     let mut printed = 0u64;
     let mut after = None;
     loop {
-        let want = BATCH.min(args.limit.saturating_sub(printed));
+        let want = BATCH.min(args.rows(json).saturating_sub(printed));
         if want == 0 {
             break;
         }
@@ -155,7 +163,7 @@ async fn consolidated(store: &Store, args: &InventoryArgs, json: bool) -> Result
     let repository = store.repository(&args.repository).await?;
     let run = store.consolidation_run(repository.id).await?;
     let note = inventory::run_note(&repository.name, run.as_ref());
-    let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
+    let limit = usize::try_from(args.rows(json)).unwrap_or(usize::MAX);
     match args.view {
         View::ProductUsage => {
             let rows = store.product_usage(repository.id).await?;
