@@ -456,3 +456,42 @@ fn check_sync_runs_another_declared_action_by_its_record_mode() {
         "{stderr}"
     );
 }
+
+#[test]
+fn progress_off_a_terminal_is_a_few_lines_not_one_per_note() {
+    let plugins = PluginDir::new();
+    plugins.compile_c(None);
+    let mut invhost = Invhost::new();
+    invhost.plugin_dir = Some(plugins.path().to_path_buf());
+    let (code, _, stderr) = invhost.run(&[
+        "connector",
+        "add",
+        "--type",
+        "c-demo",
+        "--name",
+        "Chatty",
+        "--param",
+        "prefix=PC",
+        "--param",
+        "count=100000",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    // 1,000 batches, each with a progress note.
+    let (code, stdout, stderr) = invhost.run(&[
+        "execute",
+        "--repository",
+        "Default Inventory",
+        "--action",
+        "Sync Data - Chatty",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let notes: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("Emitting devices"))
+        .collect();
+    assert!(
+        !notes.is_empty() && notes.len() <= 10,
+        "{} progress lines:\n{stderr}",
+        notes.len()
+    );
+}

@@ -187,7 +187,30 @@ pub fn summary(process: &ProcessRow) -> String {
     line
 }
 
-/// Shows progress on stderr: a live line on a terminal, plain lines otherwise.
+/// A note's phase: its text with the numbers taken out, so that "Users:
+/// 1200" and "Users: 1300" are one phase and "Devices: 10" another.
+fn phase(note: &str) -> String {
+    let mut phase = String::with_capacity(note.len());
+    for c in note.chars() {
+        if c.is_ascii_digit() {
+            if !phase.ends_with('#') {
+                phase.push('#');
+            }
+        } else {
+            phase.push(c);
+        }
+    }
+    phase
+}
+
+/// How often a status line is written when stderr is not a terminal.
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+/// Shows progress on stderr: a live line on a terminal, plain lines
+/// otherwise. A note is printed when its phase changes (a new stream, a
+/// wait); the notes between only update the live line, or, off a terminal,
+/// the status line written every few seconds. The line names the process
+/// and what it is doing from the first frame.
 pub async fn draw(live: Live, done: Arc<AtomicBool>) {
     let terminal = std::io::stderr().is_terminal();
     let bar = terminal.then(|| {
@@ -200,11 +223,16 @@ pub async fn draw(live: Live, done: Arc<AtomicBool>) {
         bar
     });
     let mut last_plain = Instant::now();
+    let mut last_phase = String::new();
+    let mut latest: Option<String> = None;
     loop {
         let finished = done.load(Ordering::SeqCst);
         let (notes, line) = match live.lock() {
             Ok(mut stats) => {
                 let notes = std::mem::take(&mut stats.notes);
+                if let Some(note) = notes.last() {
+                    latest = Some(note.clone());
+                }
                 let elapsed = stats.started.map(|s| s.elapsed()).unwrap_or_default();
                 let rate = stats.total() as f64 / elapsed.as_secs_f64().max(0.001);
                 let kinds: Vec<String> = stats
@@ -215,35 +243,40 @@ pub async fn draw(live: Live, done: Arc<AtomicBool>) {
                 let action = stats
                     .process
                     .as_ref()
-                    .map(|(id, a)| format!("process {id} '{a}'"))
+                    .map(|(_, a)| a.clone())
                     .unwrap_or_default();
-                (
-                    notes,
-                    format!(
-                        "{action}: {} · {rate:.0} records/s · {}s",
-                        if kinds.is_empty() {
-                            "starting".into()
-                        } else {
-                            kinds.join(", ")
-                        },
-                        elapsed.as_secs()
-                    ),
-                )
+                let doing = latest
+                    .clone()
+                    .unwrap_or_else(|| "waiting for the connector's first word".into());
+                let mut line = format!("{action}: {doing}");
+                if !kinds.is_empty() {
+                    line.push_str(&format!(" · {} · {rate:.0} records/s", kinds.join(", ")));
+                }
+                line.push_str(&format!(" · {}s", elapsed.as_secs()));
+                (notes, line)
             }
             Err(_) => (Vec::new(), String::new()),
         };
+        let mut changed = Vec::new();
+        for note in notes {
+            let p = phase(&note);
+            if p != last_phase {
+                last_phase = p;
+                changed.push(note);
+            }
+        }
         match &bar {
             Some(bar) => {
-                for note in notes {
+                for note in changed {
                     bar.println(note);
                 }
                 bar.set_message(line);
             }
             None => {
-                for note in notes {
+                for note in changed {
                     output::note(&note);
                 }
-                if last_plain.elapsed() >= Duration::from_secs(5) && !finished {
+                if last_plain.elapsed() >= PLAIN_EVERY && !finished {
                     output::note(&line);
                     last_plain = Instant::now();
                 }
