@@ -30,7 +30,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -240,8 +239,7 @@ impl Harness {
         let mut collector = Collector {
             batches: Vec::new(),
             progress: Vec::new(),
-            cancelled: Arc::new(AtomicBool::new(false)),
-            taken: Arc::new(AtomicUsize::new(0)),
+            cancelled: false,
             options: options.clone(),
         };
         let mut checker = BatchChecker::new(&mut collector);
@@ -272,8 +270,7 @@ impl Harness {
 struct Collector {
     batches: Vec<Batch>,
     progress: Vec<Progress>,
-    cancelled: Arc<AtomicBool>,
-    taken: Arc<AtomicUsize>,
+    cancelled: bool,
     options: Options,
 }
 
@@ -283,13 +280,13 @@ impl RecordSink for Collector {
             std::thread::sleep(delay);
         }
         self.batches.push(batch);
-        let taken = self.taken.fetch_add(1, Ordering::SeqCst) + 1;
+        let taken = self.batches.len();
         if self
             .options
             .cancel_after_batches
             .is_some_and(|n| taken >= n)
         {
-            self.cancelled.store(true, Ordering::SeqCst);
+            self.cancelled = true;
         }
         Flow::Continue
     }
@@ -299,7 +296,7 @@ impl RecordSink for Collector {
     }
 
     fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::SeqCst)
+        self.cancelled
     }
 }
 

@@ -324,15 +324,7 @@ async fn sync(
     live: &Live,
     cancel: &Arc<Cancel>,
 ) -> Result<SyncReport, Failure> {
-    let handle = host
-        .registry()
-        .require(&connector.connector_type)
-        .map_err(|e| Failure::failed(format!("{e}: is its plugin in a plugin directory?")))?
-        .clone();
-    let key = host.key().map_err(|e| Failure::failed(format!("{e:#}")))?;
-    let parameters = store
-        .connector_parameters(connector, &key)
-        .map_err(|e| Failure::failed(e.to_string()))?;
+    let (handle, parameters) = prepare(host, store, connector)?;
     let mut writer = store.sync_writer(
         repository.id,
         connector.id,
@@ -481,15 +473,7 @@ async fn without_records(
     live: &Live,
     cancel: &Arc<Cancel>,
 ) -> Result<String, Failure> {
-    let handle = host
-        .registry()
-        .require(&connector.connector_type)
-        .map_err(|e| Failure::failed(format!("{e}: is its plugin in a plugin directory?")))?
-        .clone();
-    let key = host.key().map_err(|e| Failure::failed(format!("{e:#}")))?;
-    let parameters = store
-        .connector_parameters(connector, &key)
-        .map_err(|e| Failure::failed(e.to_string()))?;
+    let (handle, parameters) = prepare(host, store, connector)?;
     let refused = Arc::new(AtomicBool::new(false));
     let mut sink = NoRecords {
         cancel: Arc::clone(cancel),
@@ -518,6 +502,31 @@ async fn without_records(
         }),
         Err(e) => Err(Failure::failed(e.message)),
     }
+}
+
+/// The connector's handle and its parameters, secrets decrypted: what any
+/// of its actions is called with.
+fn prepare(
+    host: &Host,
+    store: &Store,
+    connector: &ConnectorRow,
+) -> Result<
+    (
+        connector_core::host::ConnectorHandle,
+        connector_core::Parameters,
+    ),
+    Failure,
+> {
+    let handle = host
+        .registry()
+        .require(&connector.connector_type)
+        .map_err(|e| Failure::failed(format!("{e}: is its plugin in a plugin directory?")))?
+        .clone();
+    let key = host.key().map_err(|e| Failure::failed(format!("{e:#}")))?;
+    let parameters = store
+        .connector_parameters(connector, &key)
+        .map_err(|e| Failure::failed(e.to_string()))?;
+    Ok((handle, parameters))
 }
 
 /// The sink of an action that writes no records: any record stops it.

@@ -54,11 +54,7 @@ impl Scratch {
             "invhost-plugin-check-{}-{nanos:x}",
             std::process::id()
         ));
-        let mut builder = std::fs::DirBuilder::new();
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(&path)
+        repo_store::private_dir(&path)
             .with_context(|| format!("cannot create the scratch directory {}", path.display()))?;
         Ok(Scratch(path))
     }
@@ -80,9 +76,9 @@ async fn check_without_records(
     let handle = handle.clone();
     let id = declared.id.clone();
     let (outcome, records) = tokio::task::spawn_blocking(move || {
-        let mut sink = connector_core::CollectingSink::default();
+        let mut sink = Refuse { records: 0 };
         let outcome = handle.run(&id, &parameters, RunOptions::default(), &mut sink);
-        (outcome, sink.records.len())
+        (outcome, sink.records)
     })
     .await
     .unwrap_or_else(|e| {
@@ -120,7 +116,7 @@ async fn check_without_records(
             &format!("{}: records", declared.id),
             CheckStatus::Failed,
             format!(
-                "the action '{}' declares that it writes none, but emitted {records}; the host fails such a run",
+                "the action '{}' declares that it writes none, but emitted a batch of {records}; the host fails such a run",
                 declared.id
             ),
         )
@@ -128,6 +124,28 @@ async fn check_without_records(
     SyncCheck {
         lines,
         kinds: Vec::new(),
+    }
+}
+
+/// The sink of an action that writes nothing: counts the first batch that
+/// holds records, and stops the run there.
+struct Refuse {
+    records: usize,
+}
+
+impl RecordSink for Refuse {
+    fn emit(&mut self, batch: Batch) -> Flow {
+        if batch.records.is_empty() {
+            return Flow::Continue;
+        }
+        self.records = batch.records.len();
+        Flow::Stop
+    }
+
+    fn progress(&mut self, _progress: Progress) {}
+
+    fn is_cancelled(&self) -> bool {
+        self.records > 0
     }
 }
 
