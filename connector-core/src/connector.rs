@@ -344,6 +344,15 @@ pub struct RunSummary {
     /// on its `/metrics`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub counters: BTreeMap<String, u64>,
+    /// The organisation the data came from, when the source has one
+    /// (Microsoft 365: the tenant id, a lower-case GUID). Connectors of one
+    /// repository that report the same tenant read the same data: the
+    /// consolidation merges their users and devices and counts their
+    /// licences once. Users and Entra devices of different tenants never
+    /// merge. Without it the rows belong to no tenant and merge with any
+    /// tenant's by name when that is unambiguous.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
 }
 
 impl RunSummary {

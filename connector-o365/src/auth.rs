@@ -91,6 +91,18 @@ impl TokenProvider {
         Ok(token)
     }
 
+    /// The tenant's id (a GUID, lower-case) as the signed-in token names it
+    /// (its `tid` claim), else the tenant as configured, lower-cased. Two
+    /// connectors reading one tenant, one by its GUID and one by a domain,
+    /// report the same id this way.
+    pub async fn tenant_id(&self) -> String {
+        let cached = self.cached.lock().await;
+        cached
+            .as_ref()
+            .and_then(|c| claim_tid(&c.token))
+            .unwrap_or_else(|| self.tenant.trim().to_ascii_lowercase())
+    }
+
     /// Forgets the cached token (Graph answered 401 with it).
     pub async fn invalidate(&self, token: &str) {
         let mut cached = self.cached.lock().await;
@@ -206,5 +218,50 @@ mod tests {
             ..Default::default()
         };
         assert!(explain(&e, "contoso", 400).contains("tenant 'contoso' is not found"));
+    }
+}
+
+/// The `tid` claim of a JWT access token, when it is one and names a GUID.
+/// The token is not verified: Graph does that; this only labels the data.
+fn claim_tid(token: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let tid = claims["tid"].as_str()?.trim().to_ascii_lowercase();
+    let guid = tid.len() == 36
+        && tid.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    guid.then_some(tid)
+}
+
+#[cfg(test)]
+mod tid_tests {
+    use super::claim_tid;
+    use base64::Engine;
+
+    fn jwt(claims: &str) -> String {
+        let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.sig",
+            e.encode(b"{\"alg\":\"RS256\"}"),
+            e.encode(claims)
+        )
+    }
+
+    #[test]
+    fn the_tenant_comes_from_the_tokens_tid_claim() {
+        let token = jwt(r#"{"tid":"3F2A9C1E-0000-4000-8000-00000000ABCD","roles":[]}"#);
+        assert_eq!(
+            claim_tid(&token).as_deref(),
+            Some("3f2a9c1e-0000-4000-8000-00000000abcd")
+        );
+        assert_eq!(claim_tid(&jwt(r#"{"tid":"contoso.com"}"#)), None);
+        assert_eq!(claim_tid("opaque-token"), None);
+        assert_eq!(claim_tid("a.!!!.c"), None);
     }
 }

@@ -256,6 +256,11 @@ impl Graph {
             .map_err(GraphError::SignIn)
     }
 
+    /// The id of the tenant signed in to ([`TokenProvider::tenant_id`]).
+    pub async fn tenant_id(&self) -> String {
+        self.tokens.tenant_id().await
+    }
+
     /// Whether this is the global (AzurePublic) Graph: several report APIs
     /// exist there only.
     pub fn is_global(&self) -> bool {

@@ -73,7 +73,7 @@ pub fn run(settings: Settings, ctx: &mut RunContext<'_>) -> Result<RunSummary, C
         .block_on(driver)
         .map_err(|e| ConnectorError::failed(format!("the sync crashed: {e}")))?;
     runtime.shutdown_timeout(Duration::from_secs(5));
-    let (requests, throttled) = result?;
+    let (requests, throttled, tenant) = result?;
     let mut summary = ctx.summary();
     summary.message = format!(
         "Read {} records with {requests} Graph requests{}.",
@@ -86,17 +86,18 @@ pub fn run(settings: Settings, ctx: &mut RunContext<'_>) -> Result<RunSummary, C
     );
     summary.counters.insert("graph_requests".into(), requests);
     summary.counters.insert("graph_throttled".into(), throttled);
+    summary.tenant = Some(tenant);
     Ok(summary)
 }
 
 /// The run on the runtime: every selected stream, records forwarded to `out`
 /// in order, each kind's completion after its last record. Returns the
-/// number of Graph requests and of throttled answers.
+/// number of Graph requests and of throttled answers, and the tenant's id.
 async fn sync(
     settings: Settings,
     out: mpsc::Sender<Msg>,
     cancel: Arc<AtomicBool>,
-) -> Result<(u64, u64), ConnectorError> {
+) -> Result<(u64, u64, String), ConnectorError> {
     let graph = Arc::new(Graph::new(&settings).map_err(ConnectorError::failed)?);
     let forward = |message: Msg| {
         let out = out.clone();
@@ -209,5 +210,5 @@ async fn sync(
     if let Some(failure) = failure {
         return Err(ConnectorError::failed(failure));
     }
-    Ok((graph.requests(), graph.throttled()))
+    Ok((graph.requests(), graph.throttled(), graph.tenant_id().await))
 }

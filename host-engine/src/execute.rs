@@ -413,6 +413,7 @@ async fn sync(
         (None, Ok(Err(e))) => Some(Failure::failed(e.message)),
         (None, Ok(Ok(summary))) => {
             extra = summary_line(&summary);
+            writer.set_tenant(summary.tenant.as_deref());
             counters = summary.counters;
             None
         }

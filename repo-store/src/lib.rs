@@ -14,6 +14,7 @@ mod connect;
 pub mod consolidation;
 mod entities;
 mod error;
+pub mod fold;
 mod migration;
 mod mutations;
 mod queries;

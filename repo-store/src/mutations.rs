@@ -130,6 +130,11 @@ impl Store {
             txn.execute(self.db_backend().build(&delete)).await?;
         }
         let mut removed = 0;
+        let sources = Query::delete()
+            .from_table(Alias::new("raw_sources"))
+            .cond_where(Expr::col(Alias::new("repository_id")).eq(repository_id))
+            .to_owned();
+        txn.execute(self.db_backend().build(&sources)).await?;
         for table in raw_tables() {
             let delete = Query::delete()
                 .from_table(Alias::new(table.name))
@@ -255,6 +260,11 @@ impl Store {
     pub async fn delete_connector(&self, id: i64, purge_data: bool) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
         if purge_data {
+            let sources = Query::delete()
+                .from_table(Alias::new("raw_sources"))
+                .cond_where(Expr::col(Alias::new("connector_id")).eq(id))
+                .to_owned();
+            txn.execute(self.db_backend().build(&sources)).await?;
             for table in raw_tables() {
                 let delete = Query::delete()
                     .from_table(Alias::new(table.name))

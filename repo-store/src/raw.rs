@@ -28,6 +28,39 @@ pub struct RawTable {
     /// The record's columns, after the common key columns: its fields
     /// other than `source_key`, in the model's order.
     pub columns: Vec<(&'static str, ColumnType)>,
+    /// Merge keys the host adds after them, text, written with the row.
+    pub folds: &'static [Fold],
+}
+
+/// A merge key the host keeps beside a record's text field: the field's
+/// [`fold`](crate::fold::fold), computed in Rust when the row is written,
+/// so that a consolidation on either backend compares the same bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Fold {
+    /// The key's column.
+    pub column: &'static str,
+    /// The record's field it folds.
+    pub field: &'static str,
+}
+
+/// The merge keys of a raw table (added by migration 9).
+fn folds(kind: RecordKind) -> &'static [Fold] {
+    const fn f(column: &'static str, field: &'static str) -> Fold {
+        Fold { column, field }
+    }
+    const DEVICE: &[Fold] = &[
+        f("name_fold", "name"),
+        f("serial_fold", "serial_number"),
+        f("primary_user_fold", "primary_user"),
+    ];
+    const USER: &[Fold] = &[f("upn_fold", "user_principal_name")];
+    const USAGE: &[Fold] = &[f("user_fold", "user")];
+    match kind {
+        RecordKind::Device => DEVICE,
+        RecordKind::User => USER,
+        RecordKind::ApplicationUsage => USAGE,
+        _ => &[],
+    }
 }
 
 /// Columns every raw table starts with, in this order.
@@ -87,6 +120,7 @@ pub fn raw_tables() -> &'static [RawTable] {
                     .filter(|f| f.name != "source_key")
                     .map(|f| (column_name(f.name), column_type(f.ty)))
                     .collect(),
+                folds: folds(*kind),
             })
             .collect()
     });
@@ -156,6 +190,15 @@ impl RawTable {
         KEY_COLUMNS.len() + self.columns.len() + RUN_COLUMNS.len()
     }
 
+    /// The record's columns, then its merge keys: what a row is written with
+    /// after its key columns.
+    pub fn written_columns(&self) -> impl Iterator<Item = (&'static str, ColumnType)> + '_ {
+        self.columns
+            .iter()
+            .copied()
+            .chain(self.folds.iter().map(|f| (f.column, ColumnType::Text)))
+    }
+
     /// Every column name, in insert order.
     pub fn all_columns(&self) -> impl Iterator<Item = &'static str> + '_ {
         KEY_COLUMNS
@@ -208,12 +251,19 @@ pub fn stored_key(key: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Appends a record's column values (after the key columns) to `out`, in
-/// the order of its table's `columns`. `None` for a kind no table holds.
+/// the order of its table's `columns`, then its merge keys (`folds`).
+/// `None` for a kind no table holds.
 pub(crate) fn push_values(record: &Record, out: &mut Vec<Value>) -> Option<()> {
-    raw_table(record.kind())?;
+    let table = raw_table(record.kind())?;
+    let mut keys: [Option<String>; 3] = Default::default();
     record.visit(&mut |name, value| {
         if name == "source_key" {
             return;
+        }
+        if let Some(i) = table.folds.iter().position(|f| f.field == name)
+            && let (Some(slot), FieldValue::Text(text)) = (keys.get_mut(i), &value)
+        {
+            *slot = crate::fold::fold_opt(text.map(clean_text).as_deref());
         }
         out.push(match value {
             FieldValue::Text(text) => Value::String(text.map(|t| Box::new(clean_text(t)))),
@@ -223,6 +273,11 @@ pub(crate) fn push_values(record: &Record, out: &mut Vec<Value>) -> Option<()> {
             _ => Value::String(None),
         });
     });
+    out.extend(
+        keys.into_iter()
+            .take(table.folds.len())
+            .map(|k| Value::String(k.map(Box::new))),
+    );
     Some(())
 }
 
@@ -233,13 +288,24 @@ mod tests {
 
     #[test]
     fn the_tables_built_from_the_model_are_the_migrated_ones() {
-        // Migrations after 2 add no raw column yet; when one does, add its
-        // columns here.
+        // Migration 2 made the record columns (none added since); migration
+        // 9 the merge keys.
         let migrated = crate::migration::m20261126_000002_raw::frozen();
         assert_eq!(raw_tables().len(), migrated.len());
         for (table, (name, columns)) in raw_tables().iter().zip(migrated) {
             assert_eq!(table.name, *name);
             assert_eq!(table.columns, columns.to_vec(), "{name}");
+            let folded = crate::migration::m20261207_000009_tenants::FOLDS
+                .iter()
+                .find(|(t, _)| t == name)
+                .map(|(_, folds)| *folds)
+                .unwrap_or_default();
+            let live: Vec<(&str, &str)> = table
+                .folds
+                .iter()
+                .map(|f| (f.column, column_name(f.field)))
+                .collect();
+            assert_eq!(live, folded.to_vec(), "{name}");
         }
     }
 
@@ -262,7 +328,35 @@ mod tests {
             let table = raw_table(record.kind()).unwrap();
             let mut values = Vec::new();
             push_values(&record, &mut values).unwrap();
-            assert_eq!(values.len(), table.columns.len(), "{}", table.name);
+            assert_eq!(
+                values.len(),
+                table.written_columns().count(),
+                "{}",
+                table.name
+            );
+        }
+    }
+
+    #[test]
+    fn merge_keys_are_written_after_the_columns() {
+        let mut device = Device::new("d", "ÅSA-PC");
+        device.primary_user = Some(" Jürgen@Contoso.com".into());
+        let record: Record = device.into();
+        let mut values = Vec::new();
+        push_values(&record, &mut values).unwrap();
+        let table = raw_table(RecordKind::Device).unwrap();
+        let n = table.columns.len();
+        assert_eq!(values[n], Value::String(Some(Box::new("åsa-pc".into()))));
+        assert_eq!(values[n + 1], Value::String(None));
+        assert_eq!(
+            values[n + 2],
+            Value::String(Some(Box::new("jürgen@contoso.com".into())))
+        );
+        for table in raw_tables() {
+            assert!(table.folds.len() <= 3, "push_values keeps three keys");
+            for fold in table.folds {
+                assert!(table.kind.fields().iter().any(|f| f.name == fold.field));
+            }
         }
     }
 

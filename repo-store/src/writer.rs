@@ -30,7 +30,9 @@ use serde::Serialize;
 
 use crate::connect::{Backend, Store};
 use crate::error::StoreError;
-use crate::raw::{self, ColumnType, KEY_COLUMNS, RawTable, push_values, raw_table, raw_tables};
+use crate::raw::{
+    self, ColumnType, KEY_COLUMNS, RUN_COLUMNS, RawTable, push_values, raw_table, raw_tables,
+};
 use crate::values::ProcessStatus;
 
 /// Rows per statement at most, below the bind limit: larger statements
@@ -133,6 +135,8 @@ pub struct SyncWriter {
     statements: HashMap<(&'static str, usize), String>,
     /// Rows waiting for a full statement, per kind (at most one statement's worth each).
     pending: HashMap<RecordKind, Vec<Record>>,
+    /// The tenant the run's data came from, recorded when it is published.
+    tenant: Option<String>,
 }
 
 impl std::fmt::Debug for SyncWriter {
@@ -183,6 +187,7 @@ impl Store {
             completed: BTreeSet::new(),
             statements: HashMap::new(),
             pending: HashMap::new(),
+            tenant: None,
         }
     }
 
@@ -248,6 +253,15 @@ impl Store {
 }
 
 impl SyncWriter {
+    /// The tenant the run's data came from, as the connector's summary
+    /// reports it (`RunSummary::tenant`): recorded in `raw_sources` with the
+    /// publication, for the consolidation. Blank is none.
+    pub fn set_tenant(&mut self, tenant: Option<&str>) {
+        self.tenant = tenant
+            .map(|t| raw::clean_text(t.trim()).to_lowercase())
+            .filter(|t| !t.is_empty());
+    }
+
     /// Rows staged so far, per kind (none of them visible to readers yet).
     pub fn staged(&self) -> BTreeMap<RecordKind, u64> {
         self.staged.clone()
@@ -602,6 +616,25 @@ impl SyncWriter {
                 report.removed.insert(table.kind, removed);
             }
         }
+        // The tenant the connector's rows in this repository now came from.
+        let source = Query::insert()
+            .into_table(Alias::new("raw_sources"))
+            .columns(["repository_id", "connector_id", "tenant", "run_id"].map(Alias::new))
+            .values_panic([
+                self.repository_id.into(),
+                self.connector_id.into(),
+                self.tenant.clone().into(),
+                self.run_id.into(),
+            ])
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::columns(
+                    ["repository_id", "connector_id"].map(Alias::new),
+                )
+                .update_columns(["tenant", "run_id"].map(Alias::new))
+                .to_owned(),
+            )
+            .to_owned();
+        txn.execute(self.store.db_backend().build(&source)).await?;
         if let Some(end) = end {
             let end = end(&report);
             let counts =
@@ -702,7 +735,7 @@ fn table_of(kind: RecordKind) -> Result<&'static RawTable, StoreError> {
 
 /// Values bound per staged row: the source key and the record's columns.
 fn stage_values_per_row(table: &RawTable) -> usize {
-    1 + table.columns.len()
+    1 + table.written_columns().count()
 }
 
 fn sql_type(kind: ColumnType) -> &'static str {
@@ -721,9 +754,8 @@ fn sql_type(kind: ColumnType) -> &'static str {
 /// crash empties it, which is all a staging area needs).
 fn create_stage_sql(backend: Backend, run_id: i64, table: &RawTable) -> String {
     let columns: Vec<String> = table
-        .columns
-        .iter()
-        .map(|(c, kind)| format!("\"{c}\" {}", sql_type(*kind)))
+        .written_columns()
+        .map(|(c, kind)| format!("\"{c}\" {}", sql_type(kind)))
         .collect();
     let name = stage_table_name(run_id, table);
     match backend {
@@ -748,7 +780,7 @@ fn stage_insert_sql(backend: Backend, run_id: i64, table: &RawTable, rows: usize
         .into_table(Alias::new(stage_table_name(run_id, table)))
         .columns(
             std::iter::once("source_key")
-                .chain(table.columns.iter().map(|(c, _)| *c))
+                .chain(table.written_columns().map(|(c, _)| c))
                 .map(Alias::new),
         );
     let placeholder_row: Vec<SimpleExpr> = (0..stage_values_per_row(table))
@@ -776,8 +808,7 @@ fn publish_sql(
     clean: bool,
 ) -> String {
     let record_columns: Vec<String> = table
-        .columns
-        .iter()
+        .written_columns()
         .map(|(c, _)| format!("\"{c}\""))
         .collect();
     let mut updates: Vec<String> = record_columns
@@ -788,7 +819,12 @@ fn publish_sql(
     if clean {
         updates.push("\"first_seen_run\" = excluded.\"first_seen_run\"".into());
     }
-    let insert_columns: Vec<String> = table.all_columns().map(|c| format!("\"{c}\"")).collect();
+    let insert_columns: Vec<String> = KEY_COLUMNS
+        .into_iter()
+        .chain(table.written_columns().map(|(c, _)| c))
+        .chain(RUN_COLUMNS)
+        .map(|c| format!("\"{c}\""))
+        .collect();
     // A key staged twice keeps its last row. SQLite: in arrival order, the
     // second row updates the first. PostgreSQL refuses to touch a row twice
     // in one statement: one row per key, the last, which the sort also puts

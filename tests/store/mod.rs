@@ -13,3 +13,4 @@ mod operations;
 mod schema;
 mod secrets;
 mod sync;
+mod tenancy;

@@ -33,6 +33,17 @@ impl TestDb {
     /// A fresh database on the local server; `None` (after saying SKIPPED)
     /// when the server is unreachable and not required.
     pub async fn postgres() -> Option<TestDb> {
+        Self::postgres_created("").await
+    }
+
+    /// [`TestDb::postgres`] whose default collation is ICU's `en-US`, as
+    /// on many a server: text sorts by language (case and accents second),
+    /// not by bytes.
+    pub async fn postgres_linguistic() -> Option<TestDb> {
+        Self::postgres_created(" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'").await
+    }
+
+    async fn postgres_created(options: &str) -> Option<TestDb> {
         let admin = match Database::connect(PG_ADMIN_URL).await {
             Ok(admin) => admin,
             Err(e) => {
@@ -60,7 +71,7 @@ impl TestDb {
         admin
             .execute(Statement::from_string(
                 admin.get_database_backend(),
-                format!("CREATE DATABASE {name}"),
+                format!("CREATE DATABASE {name}{options}"),
             ))
             .await
             .unwrap();

@@ -150,9 +150,13 @@ fn tiny(rows: usize, commit_every: usize) -> WriterConfig {
     }
 }
 
-/// Values bound per staged row of a kind: the source key and its columns.
+/// Values bound per staged row of a kind: the source key, its columns and
+/// its merge keys.
 fn stage_values(kind: RecordKind) -> usize {
-    1 + repo_store::raw_table(kind).unwrap().columns.len()
+    1 + repo_store::raw_table(kind)
+        .unwrap()
+        .written_columns()
+        .count()
 }
 
 async fn a_failed_first_sync_leaves_an_empty_repository(db: &TestDb) {

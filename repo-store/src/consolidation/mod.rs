@@ -14,5 +14,8 @@ mod run;
 mod views;
 
 pub use catalog::{Catalog, CatalogError, Product};
+pub(crate) use run::bind as bind_sql;
 pub use run::{CATEGORIES, Request, Summary, Thresholds, category};
-pub use views::{DeviceExplain, LicenceSummary, ProductExplain, ProductUsage, Reclaim, RunInfo};
+pub use views::{
+    DeviceExplain, LicenceSummary, ProductExplain, ProductUsage, Reclaim, RunInfo, licence_totals,
+};

@@ -19,6 +19,7 @@ use serde::Serialize;
 use super::catalog::Catalog;
 use crate::connect::Store;
 use crate::error::StoreError;
+use crate::fold::fold;
 use crate::migration::consolidated_tables;
 
 /// Usage categories, best first, as stored in the `state` columns.
@@ -119,6 +120,11 @@ pub struct Summary {
     pub reclaimable: u64,
     /// Raw licence assignments whose user no connector reported by name.
     pub unlinked_assignments: u64,
+    /// Tenants the repository's connectors reported.
+    pub tenants: u64,
+    /// Tenants several connectors read, each as `tenant (connector, ...)`:
+    /// their users and devices merged, their licences counted once.
+    pub shared_tenants: Vec<String>,
 }
 
 impl Summary {
@@ -153,6 +159,17 @@ impl Summary {
                 self.unlinked_installations
             ));
         }
+        if self.tenants > 1 {
+            line.push_str(&format!(
+                " {} tenants: licences are summed per tenant.",
+                self.tenants
+            ));
+        }
+        for shared in &self.shared_tenants {
+            line.push_str(&format!(
+                " Tenant {shared} is read by several connectors: its licences were counted once."
+            ));
+        }
         if self.unlinked_assignments > 0 {
             line.push_str(&format!(
                 " {} licence assignments name a user no connector reported by name and were left out.",
@@ -174,7 +191,7 @@ const PG_LOCK: i64 = 0x0069_6E76_636F_6E73;
 
 /// A statement for `backend` with each `?` a bound value (`$n` on
 /// PostgreSQL). The SQL of this module holds no `?` inside a literal.
-pub(super) fn bind(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+pub(crate) fn bind(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = match backend {
         DbBackend::Postgres => {
             let mut out = String::with_capacity(sql.len() + 8);
@@ -203,6 +220,31 @@ fn statement(backend: DbBackend, repository_id: i64, sql: &str, values: Vec<Valu
     )
 }
 
+/// `expr` compared byte by byte: PostgreSQL's `C` collation, SQLite's own
+/// (BINARY), so that `min`, `max` and orderings agree on both backends.
+fn bytes(backend: DbBackend, expr: &str) -> String {
+    match backend {
+        DbBackend::Postgres => format!("({expr}) COLLATE \"C\""),
+        _ => expr.to_owned(),
+    }
+}
+
+/// An aggregate: the `value` (text) of the latest run (`run`, a run id)
+/// among the rows with one; between values of one run, the first in byte
+/// order. The same on both backends, whatever their collation.
+fn latest(backend: DbBackend, run: &str, value: &str) -> String {
+    // Runs are inverted so that `min` takes the latest, then the first value.
+    let run = format!("(9223372036854775807 - {run})");
+    let pad = match backend {
+        DbBackend::Postgres => format!("lpad(CAST({run} AS TEXT), 20, '0')"),
+        _ => format!("printf('%020d', {run})"),
+    };
+    format!(
+        "substr(min({}), 21)",
+        bytes(backend, &format!("{pad} || {value}"))
+    )
+}
+
 /// The text before the first `.` of `expr` (a host name without its domain).
 fn host_part(backend: DbBackend, expr: &str) -> String {
     match backend {
@@ -218,10 +260,33 @@ fn date_of(column: &str) -> String {
     format!("CASE WHEN {column} LIKE '____-__-__%' THEN substr({column}, 1, 10) END")
 }
 
-/// Serial numbers that name no machine (firmware defaults).
-const JUNK_SERIALS: &str = "'0', 'NONE', 'N/A', 'NA', 'UNKNOWN', 'DEFAULT STRING', \
-    'SYSTEM SERIAL NUMBER', 'TO BE FILLED BY O.E.M.', 'CHASSIS SERIAL NUMBER', \
-    '0123456789', '123456789', '1234567890', 'INVALID', 'NOT APPLICABLE'";
+/// Serial numbers that name no machine (firmware defaults), folded.
+const JUNK_SERIALS: &str = "'0', 'none', 'n/a', 'na', 'unknown', 'default string', \
+    'system serial number', 'to be filled by o.e.m.', 'chassis serial number', \
+    '0123456789', '123456789', '1234567890', 'invalid', 'not applicable'";
+
+/// The tenant of a raw row's connector (`raw_sources`, joined as `src`),
+/// '' for none.
+const TENANT: &str = "coalesce(src.tenant, '')";
+
+/// Joins `raw_sources` as `src` for the raw rows aliased `alias`.
+fn sources_of(alias: &str) -> String {
+    format!(
+        "LEFT JOIN raw_sources src ON src.repository_id = {{R}} AND src.connector_id = {alias}.connector_id"
+    )
+}
+
+/// The user key of a usage row aliased `a` (with `n`, its
+/// `cons_user_names` row, and `src` joined): a concealed identity is kept
+/// apart per tenant; a name is its resolved key.
+const USAGE_USER_KEY: &str = "CASE WHEN a.concealed = TRUE \
+    THEN 'concealed:' || coalesce(src.tenant, '') || '/' || a.user_name ELSE n.user_key END";
+
+/// Joins a usage row `a` to its `cons_user_names` row `n` and tenant `src`.
+const USAGE_JOINS: &str = "LEFT JOIN cons_user_names n ON n.repository_id = {R} \
+      AND n.connector_id = a.connector_id AND n.fold = a.user_fold \
+      AND (a.concealed IS NULL OR a.concealed = FALSE) \
+    LEFT JOIN raw_sources src ON src.repository_id = {R} AND src.connector_id = a.connector_id";
 
 fn day(date: NaiveDate, back: u32) -> String {
     date.checked_sub_days(Days::new(back.into()))
@@ -317,82 +382,148 @@ impl Store {
             backend: self.db_backend(),
             repository_id: request.repository_id,
         };
-        match tx.backend {
-            DbBackend::Postgres => {
-                tx.exec("SELECT pg_advisory_xact_lock(?)", vec![PG_LOCK.into()])
-                    .await?;
-                // Syncs publish under this lock, shared: none commits while
-                // the statements below read the raw tables one by one, so
-                // the results come from one state of the repository. (On
-                // SQLite the write lock taken by the first DELETE does this.)
-                tx.exec(
-                    "SELECT pg_advisory_xact_lock(?)",
-                    vec![(crate::writer::PUBLICATION_LOCK | request.repository_id).into()],
-                )
-                .await?;
-            }
-            // The joins and groupings of a million rows spill SQLite's
-            // default 2 MB page cache to disk; a bounded 64 MiB keeps them
-            // in memory (restored below).
-            _ => {
-                tx.exec(&format!("PRAGMA cache_size = -{SQLITE_CACHE_KIB}"), vec![])
-                    .await?;
-            }
-        }
-        for table in consolidated_tables() {
-            tx.exec(
-                &format!("DELETE FROM {table} WHERE repository_id = {{R}}"),
-                vec![],
-            )
-            .await?;
-        }
-        let mut summary = Summary::default();
-        let mut clock = Instant::now();
-        let mut lap = |step: &str| {
-            tracing::debug!(
-                step,
-                ms = clock.elapsed().as_millis() as u64,
-                "Consolidation step done."
-            );
-            clock = Instant::now();
-        };
-        products(&tx, request.catalog, &mut summary).await?;
-        lap("products");
-        check()?;
-        devices(&tx, &mut summary).await?;
-        lap("devices");
-        check()?;
-        users(&tx, request.catalog, &mut summary).await?;
-        lap("users");
-        check()?;
-        usage(&tx, request).await?;
-        lap("usage");
-        check()?;
-        if tx.backend == DbBackend::Postgres {
-            // Tables filled moments ago (the raw ones by the sync just
-            // before, the consolidated ones above) have no statistics yet;
-            // without them the planner picks nested loops over millions of rows.
-            tx.exec(
-                "ANALYZE raw_installations, raw_devices, raw_applications, cons_device_sources, \
-                 cons_titles, cons_devices, cons_products, cons_users, cons_user_usage",
-                vec![],
-            )
-            .await?;
-            lap("analyze");
-        }
-        installations(&tx, request, &mut summary).await?;
-        lap("installations");
-        check()?;
-        licences(&tx, request, &mut summary).await?;
-        lap("licences");
-        check()?;
-        record(&tx, request, &summary).await?;
+        let result = rebuild(&tx, request, &check).await;
         if tx.backend == DbBackend::Sqlite {
-            tx.exec("PRAGMA cache_size = -2000", vec![]).await?;
+            // The cache belongs to the pooled connection, which outlives this
+            // consolidation: back to SQLite's default whatever the outcome.
+            if let Err(e) = tx.exec("PRAGMA cache_size = -2000", vec![]).await {
+                tracing::warn!(error = %e, "Could not reset the connection's page cache.");
+            }
         }
-        txn.commit().await?;
-        Ok(summary)
+        match result {
+            Ok(summary) => {
+                txn.commit().await?;
+                Ok(summary)
+            }
+            Err(e) => {
+                if let Err(rollback) = txn.rollback().await {
+                    tracing::debug!(error = %rollback, "Rolling back the consolidation failed.");
+                }
+                Err(e)
+            }
+        }
     }
+}
+
+/// Every step of a consolidation, in its transaction.
+async fn rebuild(
+    tx: &Tx<'_>,
+    request: &Request<'_>,
+    check: &(dyn Fn() -> Result<(), StoreError> + Sync),
+) -> Result<Summary, StoreError> {
+    match tx.backend {
+        DbBackend::Postgres => {
+            tx.exec("SELECT pg_advisory_xact_lock(?)", vec![PG_LOCK.into()])
+                .await?;
+            // Syncs publish under this lock, shared: none commits while
+            // the statements below read the raw tables one by one, so
+            // the results come from one state of the repository. (On
+            // SQLite the write lock taken by the first DELETE does this.)
+            tx.exec(
+                "SELECT pg_advisory_xact_lock(?)",
+                vec![(crate::writer::PUBLICATION_LOCK | request.repository_id).into()],
+            )
+            .await?;
+        }
+        // The joins and groupings of a million rows spill SQLite's
+        // default 2 MB page cache to disk; a bounded 64 MiB keeps them
+        // in memory (reset by the caller).
+        _ => {
+            tx.exec(&format!("PRAGMA cache_size = -{SQLITE_CACHE_KIB}"), vec![])
+                .await?;
+        }
+    }
+    for table in consolidated_tables() {
+        tx.exec(
+            &format!("DELETE FROM {table} WHERE repository_id = {{R}}"),
+            vec![],
+        )
+        .await?;
+    }
+    let mut summary = Summary::default();
+    let mut clock = Instant::now();
+    let mut lap = |step: &str| {
+        tracing::debug!(
+            step,
+            ms = clock.elapsed().as_millis() as u64,
+            "Consolidation step done."
+        );
+        clock = Instant::now();
+    };
+    tenants(tx, &mut summary).await?;
+    products(tx, request.catalog, &mut summary).await?;
+    lap("products");
+    check()?;
+    user_names(tx).await?;
+    lap("user names");
+    check()?;
+    devices(tx, &mut summary).await?;
+    lap("devices");
+    check()?;
+    users(tx, request.catalog, &mut summary).await?;
+    lap("users");
+    check()?;
+    usage(tx, request).await?;
+    lap("usage");
+    check()?;
+    if tx.backend == DbBackend::Postgres {
+        // Tables filled moments ago (the raw ones by the sync just
+        // before, the consolidated ones above) have no statistics yet;
+        // without them the planner picks nested loops over millions of rows.
+        tx.exec(
+            "ANALYZE raw_installations, raw_devices, raw_applications, cons_device_sources, \
+             cons_titles, cons_devices, cons_products, cons_users, cons_user_usage, cons_user_names",
+            vec![],
+        )
+        .await?;
+        lap("analyze");
+    }
+    installations(tx, request, &mut summary).await?;
+    lap("installations");
+    check()?;
+    licences(tx, request, &mut summary).await?;
+    lap("licences");
+    check()?;
+    record(tx, request, &summary).await?;
+    Ok(summary)
+}
+
+/// Counts the tenants and names those several connectors read (their
+/// licences are counted once).
+async fn tenants(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
+    let rows = tx
+        .strings(
+            "SELECT s.tenant, c.name, CAST(s.connector_id AS TEXT) FROM raw_sources s \
+             LEFT JOIN connectors c ON c.id = s.connector_id \
+             WHERE s.repository_id = {R} AND s.tenant IS NOT NULL",
+            3,
+        )
+        .await?;
+    let mut readers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in rows {
+        let mut row = row.into_iter();
+        let (Some(tenant), name, id) = (
+            row.next().flatten(),
+            row.next().flatten(),
+            row.next().flatten(),
+        ) else {
+            continue;
+        };
+        readers
+            .entry(tenant)
+            .or_default()
+            .push(name.unwrap_or_else(|| format!("removed connector {}", id.unwrap_or_default())));
+    }
+    summary.tenants = readers.len() as u64;
+    summary.shared_tenants = readers
+        .into_iter()
+        .filter(|(_, names)| names.len() > 1)
+        .map(|(tenant, mut names)| {
+            names.sort();
+            format!("{tenant} ({})", names.join(", "))
+        })
+        .collect();
+    Ok(())
 }
 
 /// A product's identity: vendor, product, edition, version ('' for none).
@@ -439,15 +570,17 @@ const TITLE: &str =
 async fn products(tx: &Tx<'_>, catalog: &Catalog, summary: &mut Summary) -> Result<(), StoreError> {
     let titles: Vec<Vec<String>> = tx
         .strings(
-            &format!(
-                "SELECT DISTINCT {TITLE} FROM raw_applications WHERE repository_id = {{R}} ORDER BY 1, 2, 3, 4"
-            ),
+            &format!("SELECT DISTINCT {TITLE} FROM raw_applications WHERE repository_id = {{R}}"),
             4,
         )
         .await?
         .into_iter()
         .map(|row| row.into_iter().map(Option::unwrap_or_default).collect())
         .collect();
+    // Sorted here, by bytes: the first spelling seen must not depend on a
+    // backend's collation.
+    let mut titles = titles;
+    titles.sort_unstable();
     let mut named: Vec<Identity> = Vec::with_capacity(titles.len());
     let mut products: BTreeMap<Identity, Naming> = BTreeMap::new();
     // Identities differing only in case ("Enterprise", "enterprise") are one
@@ -456,10 +589,10 @@ async fn products(tx: &Tx<'_>, catalog: &Catalog, summary: &mut Summary) -> Resu
     for title in &titles {
         let (identity, naming) = name_title(catalog, title);
         let folded = (
-            identity.0.to_lowercase(),
-            identity.1.to_lowercase(),
-            identity.2.to_lowercase(),
-            identity.3.to_lowercase(),
+            fold(&identity.0),
+            fold(&identity.1),
+            fold(&identity.2),
+            fold(&identity.3),
         );
         let identity = spelling.entry(folded).or_insert(identity).clone();
         // A product a rule names stays named when an unmatched title
@@ -564,30 +697,43 @@ async fn products(tx: &Tx<'_>, catalog: &Catalog, summary: &mut Summary) -> Resu
 const TITLE_A: &str = "coalesce(name, '') AS n, coalesce(publisher, '') AS p, coalesce(version, '') AS v, \
     coalesce(platform, '') AS pl";
 
-/// Merges raw devices: by Entra device id, then serial number, then
-/// normalised name. A serial or name joins an existing group only when it
-/// points at exactly one; an ambiguous match is never guessed.
+/// Merges raw devices: by Entra device id (within a tenant), then serial
+/// number, then normalised name. A serial or name joins an existing group
+/// only when it points at exactly one; an ambiguous match is never guessed.
 async fn devices(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
-    let name = "lower(trim(name))";
-    let host = host_part(tx.backend, name);
+    let b = tx.backend;
+    let host = host_part(b, "d.name_fold");
     tx.exec(
         &format!(
-            "INSERT INTO cons_device_sources (repository_id, connector_id, source_key, entra_key, serial_key, name_key) \
-             SELECT repository_id, connector_id, source_key, \
-               CASE WHEN trim(coalesce(entra_device_id, '')) NOT IN ('', '00000000-0000-0000-0000-000000000000') \
-                    THEN lower(trim(entra_device_id)) END, \
-               CASE WHEN length(trim(coalesce(serial_number, ''))) >= 3 \
-                     AND upper(trim(serial_number)) NOT IN ({JUNK_SERIALS}) \
-                    THEN upper(trim(serial_number)) END, \
-               CASE WHEN trim(coalesce(name, '')) <> '' THEN {host} END \
-             FROM raw_devices WHERE repository_id = {{R}}"
+            "INSERT INTO cons_device_sources (repository_id, connector_id, source_key, tenant, entra_key, serial_key, name_key) \
+             SELECT d.repository_id, d.connector_id, d.source_key, {TENANT}, \
+               CASE WHEN trim(coalesce(d.entra_device_id, '')) NOT IN ('', '00000000-0000-0000-0000-000000000000') \
+                    THEN lower(trim(d.entra_device_id)) END, \
+               CASE WHEN length(coalesce(d.serial_fold, '')) >= 3 AND d.serial_fold NOT IN ({JUNK_SERIALS}) \
+                    THEN d.serial_fold END, \
+               CASE WHEN d.name_fold IS NOT NULL THEN {host} END \
+             FROM raw_devices d {sources} WHERE d.repository_id = {{R}}",
+            sources = sources_of("d"),
         ),
         vec![],
     )
     .await?;
+    // An Entra device id names a device within its tenant. A row of no
+    // tenant joins the one tenant's device holding the id, or groups alone.
     tx.exec(
-        "UPDATE cons_device_sources SET merge_key = 'entra:' || entra_key, matched_by = 'Entra device id' \
-         WHERE repository_id = {R} AND entra_key IS NOT NULL",
+        "UPDATE cons_device_sources SET merge_key = 'entra:' || tenant || '/' || entra_key, \
+           matched_by = 'Entra device id' \
+         WHERE repository_id = {R} AND entra_key IS NOT NULL AND tenant <> ''",
+        vec![],
+    )
+    .await?;
+    tx.exec(
+        "UPDATE cons_device_sources SET matched_by = 'Entra device id', merge_key = coalesce( \
+           (SELECT CASE WHEN count(DISTINCT o.merge_key) = 1 THEN min(o.merge_key) END \
+              FROM cons_device_sources o \
+             WHERE o.repository_id = {R} AND o.entra_key = cons_device_sources.entra_key AND o.tenant <> ''), \
+           'entra:/' || entra_key) \
+         WHERE repository_id = {R} AND entra_key IS NOT NULL AND tenant = ''",
         vec![],
     )
     .await?;
@@ -612,17 +758,31 @@ async fn devices(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
     summary.raw_devices = tx
         .count("SELECT count(*) FROM cons_device_sources WHERE repository_id = {R}")
         .await?;
+    // Each shown value is the latest sync's (module docs of `latest`).
+    let run = "d.last_seen_run";
     summary.devices = tx
         .exec(
-            "INSERT INTO cons_devices (repository_id, merge_key, name, serial_number, entra_device_id, \
-               manufacturer, model, operating_system, primary_user, last_seen, sources) \
-             SELECT {R}, s.merge_key, min(d.name), max(upper(trim(d.serial_number))), max(s.entra_key), \
-               max(d.manufacturer), max(d.model), max(d.operating_system), \
-               max(lower(trim(d.primary_user))), max(d.last_seen), count(*) \
-             FROM cons_device_sources s \
-             JOIN raw_devices d ON d.repository_id = {R} AND d.connector_id = s.connector_id \
-               AND d.source_key = s.source_key \
-             WHERE s.repository_id = {R} GROUP BY s.merge_key",
+            &format!(
+                "INSERT INTO cons_devices (repository_id, merge_key, name, serial_number, entra_device_id, \
+                   manufacturer, model, operating_system, primary_user, primary_user_key, last_seen, sources) \
+                 SELECT {{R}}, s.merge_key, {name}, {serial}, {entra}, {manufacturer}, {model}, {os}, \
+                   {user}, {user_key}, {last_seen}, count(*) \
+                 FROM cons_device_sources s \
+                 JOIN raw_devices d ON d.repository_id = {{R}} AND d.connector_id = s.connector_id \
+                   AND d.source_key = s.source_key \
+                 LEFT JOIN cons_user_names n ON n.repository_id = {{R}} AND n.connector_id = d.connector_id \
+                   AND n.fold = d.primary_user_fold \
+                 WHERE s.repository_id = {{R}} GROUP BY s.merge_key",
+                name = latest(b, run, "d.name"),
+                serial = latest(b, run, "trim(d.serial_number)"),
+                entra = latest(b, run, "s.entra_key"),
+                manufacturer = latest(b, run, "d.manufacturer"),
+                model = latest(b, run, "d.model"),
+                os = latest(b, run, "d.operating_system"),
+                user = latest(b, run, "trim(d.primary_user)"),
+                user_key = latest(b, run, "n.user_key"),
+                last_seen = format!("max({})", bytes(b, "d.last_seen")),
+            ),
             vec![],
         )
         .await?;
@@ -630,6 +790,46 @@ async fn devices(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
         "UPDATE cons_device_sources SET device_id = (SELECT c.id FROM cons_devices c \
            WHERE c.repository_id = {R} AND c.merge_key = cons_device_sources.merge_key) \
          WHERE repository_id = {R}",
+        vec![],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Resolves every user name a connector reported (users, usage reports,
+/// devices' primary users) to a user key: `tenant/fold` within a tenant;
+/// for a connector of no tenant, the one tenant's key holding the same
+/// name, else `/fold`. Users of two tenants never share a key.
+async fn user_names(tx: &Tx<'_>) -> Result<(), StoreError> {
+    tx.exec(
+        &format!(
+            "INSERT INTO cons_user_names (repository_id, connector_id, fold, tenant) \
+             SELECT DISTINCT {{R}}, x.connector_id, x.f, {TENANT} FROM ( \
+               SELECT connector_id, upn_fold AS f FROM raw_users WHERE repository_id = {{R}} \
+                 AND upn_fold IS NOT NULL AND (concealed IS NULL OR concealed = FALSE) \
+               UNION SELECT connector_id, user_fold FROM raw_application_usage WHERE repository_id = {{R}} \
+                 AND user_fold IS NOT NULL AND (concealed IS NULL OR concealed = FALSE) \
+               UNION SELECT connector_id, primary_user_fold FROM raw_devices WHERE repository_id = {{R}} \
+                 AND primary_user_fold IS NOT NULL \
+             ) x {sources}",
+            sources = sources_of("x"),
+        ),
+        vec![],
+    )
+    .await?;
+    tx.exec(
+        "UPDATE cons_user_names SET user_key = tenant || '/' || fold \
+         WHERE repository_id = {R} AND tenant <> ''",
+        vec![],
+    )
+    .await?;
+    tx.exec(
+        "UPDATE cons_user_names SET user_key = coalesce( \
+           (SELECT CASE WHEN count(DISTINCT o.tenant) = 1 THEN min(o.user_key) END \
+              FROM cons_user_names o \
+             WHERE o.repository_id = {R} AND o.fold = cons_user_names.fold AND o.tenant <> ''), \
+           '/' || fold) \
+         WHERE repository_id = {R} AND tenant = ''",
         vec![],
     )
     .await?;
@@ -662,19 +862,34 @@ async fn join_or_group(
     Ok(())
 }
 
-/// Users by lower-cased principal name; concealed report identities apart.
+/// Users by resolved key ([`user_names`]); concealed report identities
+/// apart, per tenant. The shown name is the latest sync's spelling, the
+/// user directory's before a report's.
 async fn users(tx: &Tx<'_>, catalog: &Catalog, summary: &mut Summary) -> Result<(), StoreError> {
+    let b = tx.backend;
     tx.exec(
-        "INSERT INTO cons_users (repository_id, user_key, user_principal_name, display_name, concealed, reported) \
-         SELECT {R}, k, min(upn), max(display_name), k LIKE 'concealed:%', FALSE FROM ( \
-           SELECT lower(trim(user_principal_name)) AS k, user_principal_name AS upn, display_name \
-             FROM raw_users WHERE repository_id = {R} AND trim(coalesce(user_principal_name, '')) <> '' \
-              AND (concealed IS NULL OR concealed = FALSE) \
-           UNION ALL \
-           SELECT CASE WHEN concealed = TRUE THEN 'concealed:' || user_name ELSE lower(trim(user_name)) END, \
-                  user_name, NULL \
-             FROM raw_application_usage WHERE repository_id = {R} AND trim(coalesce(user_name, '')) <> '' \
-         ) u GROUP BY k",
+        &format!(
+            "INSERT INTO cons_users (repository_id, user_key, tenant, user_principal_name, display_name, concealed, reported) \
+             SELECT {{R}}, k, coalesce(max(t), ''), {upn}, {display}, k LIKE 'concealed:%', FALSE FROM ( \
+               SELECT n.user_key AS k, NULLIF(n.tenant, '') AS t, u.user_principal_name AS upn, \
+                      u.user_principal_name AS listed, u.display_name AS dn, u.last_seen_run AS run \
+                 FROM raw_users u \
+                 JOIN cons_user_names n ON n.repository_id = {{R}} AND n.connector_id = u.connector_id \
+                   AND n.fold = u.upn_fold \
+                WHERE u.repository_id = {{R}} AND (u.concealed IS NULL OR u.concealed = FALSE) \
+               UNION ALL \
+               SELECT {USAGE_USER_KEY}, NULLIF({TENANT}, ''), a.user_name, NULL, NULL, a.last_seen_run \
+                 FROM raw_application_usage a {USAGE_JOINS} \
+                WHERE a.repository_id = {{R}} AND trim(coalesce(a.user_name, '')) <> '' \
+             ) x WHERE k IS NOT NULL GROUP BY k",
+            // The directory's spelling, else the reports'.
+            upn = format!(
+                "coalesce({}, {})",
+                latest(b, "run", "listed"),
+                latest(b, "run", "upn")
+            ),
+            display = latest(b, "run", "dn"),
+        ),
         vec![],
     )
     .await?;
@@ -722,22 +937,43 @@ async fn users(tx: &Tx<'_>, catalog: &Catalog, summary: &mut Summary) -> Result<
 /// Usage per user and application, judged against each report's own
 /// refresh date (or the day of judgement where a source gives none).
 async fn usage(tx: &Tx<'_>, request: &Request<'_>) -> Result<(), StoreError> {
-    let activity = date_of("last_activity");
-    let refresh = date_of("report_refresh_date");
+    let activity = date_of("a.last_activity");
+    let refresh = date_of("a.report_refresh_date");
+    let b = tx.backend;
+    // The latest report's refresh date and the period of that same row:
+    // both from one key, `YYYY-MM-DD` (or zeros for none) and the period in
+    // ten digits, so that a 7-day and a 30-day report never mix.
+    let period = match b {
+        DbBackend::Postgres => "lpad(CAST(x.pd AS TEXT), 10, '0')",
+        _ => "printf('%010d', x.pd)",
+    };
+    let pair = format!(
+        "max({})",
+        bytes(
+            b,
+            &format!("CASE WHEN x.rd = '' THEN '0000-00-00' ELSE x.rd END || {period}")
+        )
+    );
     tx.exec(
         &format!(
             "INSERT INTO cons_user_usage (repository_id, user_id, application, vendor, product, \
                last_activity, refresh_date, period_days, state, reason) \
-             SELECT {{R}}, u.id, x.application, a.vendor, a.product, max(x.la), max(x.rd), max(x.pd), 0, '' \
+             SELECT {{R}}, y.user_id, y.application, y.vendor, y.product, y.la, \
+               CASE WHEN substr(y.pair, 1, 10) = '0000-00-00' THEN '' ELSE substr(y.pair, 1, 10) END, \
+               CAST(substr(y.pair, 11) AS INTEGER), 0, '' \
              FROM ( \
-               SELECT CASE WHEN concealed = TRUE THEN 'concealed:' || user_name ELSE lower(trim(user_name)) END AS k, \
-                      application, {activity} AS la, coalesce({refresh}, '') AS rd, \
-                      coalesce(report_period_days, 0) AS pd \
-                 FROM raw_application_usage WHERE repository_id = {{R}} \
-             ) x \
-             JOIN cons_users u ON u.repository_id = {{R}} AND u.user_key = x.k \
-             JOIN cons_usage_apps a ON a.repository_id = {{R}} AND a.application = x.application \
-             GROUP BY u.id, x.application, a.vendor, a.product"
+               SELECT u.id AS user_id, x.application, a.vendor, a.product, max({la}) AS la, {pair} AS pair \
+               FROM ( \
+                 SELECT {USAGE_USER_KEY} AS k, a.application, {activity} AS la, \
+                        coalesce({refresh}, '') AS rd, \
+                        CASE WHEN a.report_period_days > 0 THEN a.report_period_days ELSE 0 END AS pd \
+                   FROM raw_application_usage a {USAGE_JOINS} WHERE a.repository_id = {{R}} \
+               ) x \
+               JOIN cons_users u ON u.repository_id = {{R}} AND u.user_key = x.k \
+               JOIN cons_usage_apps a ON a.repository_id = {{R}} AND a.application = x.application \
+               GROUP BY u.id, x.application, a.vendor, a.product \
+             ) y",
+            la = bytes(b, "x.la"),
         ),
         vec![],
     )
@@ -823,7 +1059,10 @@ async fn installations(
         day(request.as_of, t.used_days),
         day(request.as_of, t.rarely_used_days),
     );
-    let (installed, last_used) = (date_of("i.installed_on"), date_of("i.last_used"));
+    let (installed, last_used) = (
+        bytes(tx.backend, &date_of("i.installed_on")),
+        bytes(tx.backend, &date_of("i.last_used")),
+    );
     summary.raw_installations = tx
         .count("SELECT count(*) FROM raw_installations WHERE repository_id = {R}")
         .await?;
@@ -882,7 +1121,7 @@ async fn installations(
                    ) g \
                    JOIN cons_products p ON p.id = g.product_id \
                    JOIN cons_devices d ON d.id = g.device_id \
-                   LEFT JOIN cons_users u ON u.repository_id = {{R}} AND u.user_key = d.primary_user \
+                   LEFT JOIN cons_users u ON u.repository_id = {{R}} AND u.user_key = d.primary_user_key \
                    LEFT JOIN ( \
                      SELECT user_id, vendor, product, min(state) AS st, max(last_activity) AS la \
                      FROM cons_user_usage WHERE repository_id = {{R}} AND state < 4 \
@@ -917,7 +1156,16 @@ async fn installations(
     Ok(())
 }
 
-/// Assignments judged by their user's activity, and the per-SKU summary.
+/// Joins a licence assignment `a` to its consolidated user `u` (through its
+/// raw user `ru` and the resolved name `n`).
+const ASSIGNEE: &str = "JOIN raw_users ru ON ru.repository_id = {R} AND ru.connector_id = a.connector_id \
+      AND ru.source_key = a.user_key \
+    JOIN cons_user_names n ON n.repository_id = {R} AND n.connector_id = ru.connector_id \
+      AND n.fold = ru.upn_fold \
+    JOIN cons_users u ON u.repository_id = {R} AND u.user_key = n.user_key";
+
+/// Assignments judged by their user's activity, and the per-tenant, per-SKU
+/// summary.
 async fn licences(
     tx: &Tx<'_>,
     request: &Request<'_>,
@@ -928,14 +1176,13 @@ async fn licences(
     let assigned = date_of("a.assigned_on");
     tx.exec(
         &format!(
-            "INSERT INTO cons_assignments (repository_id, user_id, sku_id, assigned_on, state, reason, reclaimable) \
-             SELECT {{R}}, u.id, lower(a.sku_id), min({assigned}), 0, 'no usage data', FALSE \
+            "INSERT INTO cons_assignments (repository_id, user_id, tenant, sku_id, assigned_on, state, reason, reclaimable) \
+             SELECT {{R}}, u.id, u.tenant, lower(a.sku_id), min({assigned}), 0, 'no usage data', FALSE \
              FROM raw_licence_assignments a \
-             JOIN raw_users ru ON ru.repository_id = {{R}} AND ru.connector_id = a.connector_id \
-               AND ru.source_key = a.user_key \
-             JOIN cons_users u ON u.repository_id = {{R}} AND u.user_key = lower(trim(ru.user_principal_name)) \
+             {ASSIGNEE} \
              WHERE a.repository_id = {{R}} \
-             GROUP BY u.id, lower(a.sku_id)"
+             GROUP BY u.id, u.tenant, lower(a.sku_id)",
+            assigned = bytes(tx.backend, &assigned),
         ),
         vec![],
     )
@@ -945,12 +1192,15 @@ async fn licences(
             "UPDATE cons_assignments SET last_activity = e.la, refresh_date = e.rd, state = e.st, \
                reason = CASE e.st WHEN 1 THEN 'active within {u} days' WHEN 2 THEN 'last active within {r} days' \
                                   WHEN 3 THEN 'no activity within {r} days' ELSE e.reason END \
-             FROM (SELECT user_id, max(last_activity) AS la, max(refresh_date) AS rd, min(state) AS st, \
-                          min(reason) AS reason \
+             FROM (SELECT user_id, max({la}) AS la, max({rd}) AS rd, min(state) AS st, \
+                          min({reason}) AS reason \
                      FROM cons_user_usage WHERE repository_id = {{R}} GROUP BY user_id) e \
              WHERE cons_assignments.repository_id = {{R}} AND e.user_id = cons_assignments.user_id",
             u = t.used_days,
             r = t.rarely_used_days,
+            la = bytes(tx.backend, "last_activity"),
+            rd = bytes(tx.backend, "refresh_date"),
+            reason = bytes(tx.backend, "reason"),
         ),
         vec![],
     )
@@ -979,40 +1229,67 @@ async fn licences(
         vec![],
     )
     .await?;
+    // Per tenant and SKU. The connectors of one tenant read the same
+    // subscriptions: the latest sync's figures count, once. Connectors of
+    // no tenant are each their own, summed.
+    let b = tx.backend;
+    let run = "l.last_seen_run";
     summary.skus = tx
         .exec(
-            "INSERT INTO cons_licences (repository_id, sku_id, part_number, name, prepaid, assigned, active, \
-               inactive, unreported, reclaimable) \
-             SELECT {R}, s.sku, l.part_number, l.name, l.prepaid, coalesce(a.assigned, 0), coalesce(a.active, 0), \
-               coalesce(a.inactive, 0), coalesce(a.unreported, 0), coalesce(a.reclaimable, 0) \
-             FROM ( \
-               SELECT lower(sku_id) AS sku FROM raw_licences WHERE repository_id = {R} \
-               UNION SELECT sku_id FROM cons_assignments WHERE repository_id = {R} \
-             ) s \
-             LEFT JOIN ( \
-               SELECT lower(sku_id) AS sku, max(part_number) AS part_number, max(name) AS name, \
-                 CASE WHEN sum(CASE WHEN derived = TRUE THEN 1 ELSE 0 END) > 0 THEN NULL \
-                      ELSE CAST(sum(prepaid_enabled) AS BIGINT) END AS prepaid \
-               FROM raw_licences WHERE repository_id = {R} GROUP BY lower(sku_id) \
-             ) l ON l.sku = s.sku \
-             LEFT JOIN ( \
-               SELECT sku_id AS sku, count(*) AS assigned, \
-                 sum(CASE WHEN state IN (1, 2) THEN 1 ELSE 0 END) AS active, \
-                 sum(CASE WHEN state = 3 THEN 1 ELSE 0 END) AS inactive, \
-                 sum(CASE WHEN state IN (0, 4) THEN 1 ELSE 0 END) AS unreported, \
-                 sum(CASE WHEN reclaimable = TRUE THEN 1 ELSE 0 END) AS reclaimable \
-               FROM cons_assignments WHERE repository_id = {R} GROUP BY sku_id \
-             ) a ON a.sku = s.sku",
+            &format!(
+                "INSERT INTO cons_licences (repository_id, tenant, sku_id, part_number, name, prepaid, assigned, \
+                   active, inactive, unreported, reclaimable) \
+                 SELECT {{R}}, s.tenant, s.sku, l.part_number, l.name, l.prepaid, coalesce(a.assigned, 0), \
+                   coalesce(a.active, 0), coalesce(a.inactive, 0), coalesce(a.unreported, 0), \
+                   coalesce(a.reclaimable, 0) \
+                 FROM ( \
+                   SELECT {TENANT} AS tenant, lower(l.sku_id) AS sku FROM raw_licences l {sources} \
+                    WHERE l.repository_id = {{R}} \
+                   UNION SELECT tenant, sku_id FROM cons_assignments WHERE repository_id = {{R}} \
+                 ) s \
+                 LEFT JOIN ( \
+                   SELECT tenant, sku, min({part}) AS part_number, min({name}) AS name, \
+                     CASE WHEN sum(CASE WHEN derived = '1' THEN 1 ELSE 0 END) > 0 THEN NULL \
+                          ELSE CAST(sum(CAST(prepaid AS BIGINT)) AS BIGINT) END AS prepaid \
+                   FROM ( \
+                     SELECT {TENANT} AS tenant, lower(l.sku_id) AS sku, \
+                       {latest_part} AS part_number, {latest_name} AS name, \
+                       {latest_prepaid} AS prepaid, {latest_derived} AS derived \
+                     FROM raw_licences l {sources} WHERE l.repository_id = {{R}} \
+                     GROUP BY {TENANT}, CASE WHEN src.tenant IS NULL THEN l.connector_id ELSE 0 END, \
+                       lower(l.sku_id) \
+                   ) r GROUP BY tenant, sku \
+                 ) l ON l.tenant = s.tenant AND l.sku = s.sku \
+                 LEFT JOIN ( \
+                   SELECT tenant, sku_id AS sku, count(*) AS assigned, \
+                     sum(CASE WHEN state IN (1, 2) THEN 1 ELSE 0 END) AS active, \
+                     sum(CASE WHEN state = 3 THEN 1 ELSE 0 END) AS inactive, \
+                     sum(CASE WHEN state IN (0, 4) THEN 1 ELSE 0 END) AS unreported, \
+                     sum(CASE WHEN reclaimable = TRUE THEN 1 ELSE 0 END) AS reclaimable \
+                   FROM cons_assignments WHERE repository_id = {{R}} GROUP BY tenant, sku_id \
+                 ) a ON a.tenant = s.tenant AND a.sku = s.sku",
+                sources = sources_of("l"),
+                part = bytes(b, "part_number"),
+                name = bytes(b, "name"),
+                latest_part = latest(b, run, "l.part_number"),
+                latest_name = latest(b, run, "l.name"),
+                latest_prepaid = latest(b, run, "CAST(l.prepaid_enabled AS TEXT)"),
+                latest_derived = latest(
+                    b,
+                    run,
+                    "CASE WHEN l.derived = TRUE THEN '1' ELSE '0' END"
+                ),
+            ),
             vec![],
         )
         .await?;
     summary.unlinked_assignments = tx
-        .count(
-            "SELECT count(*) FROM raw_licence_assignments a WHERE a.repository_id = {R} AND NOT EXISTS ( \
-               SELECT 1 FROM raw_users ru \
-               JOIN cons_users u ON u.repository_id = {R} AND u.user_key = lower(trim(ru.user_principal_name)) \
-               WHERE ru.repository_id = {R} AND ru.connector_id = a.connector_id AND ru.source_key = a.user_key)",
-        )
+        .count(&format!(
+            "SELECT count(*) FROM raw_licence_assignments x WHERE x.repository_id = {{R}} AND NOT EXISTS ( \
+               SELECT 1 FROM raw_licence_assignments a {ASSIGNEE} \
+               WHERE a.repository_id = {{R}} AND a.connector_id = x.connector_id \
+                 AND a.source_key = x.source_key)"
+        ))
         .await?;
     summary.reclaimable = tx
         .count("SELECT count(*) FROM cons_assignments WHERE repository_id = {R} AND reclaimable = TRUE")

@@ -67,9 +67,12 @@ pub struct ProductUsage {
     pub last_used: Option<String>,
 }
 
-/// One SKU of the licence summary.
+/// One SKU of one tenant in the licence summary.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct LicenceSummary {
+    /// The tenant holding the SKU ('' for connectors that report none); a
+    /// total over tenants says `all N tenants` ([`licence_totals`]).
+    pub tenant: String,
     /// SKU id (lower-case).
     pub sku_id: String,
     /// Part number.
@@ -93,6 +96,8 @@ pub struct LicenceSummary {
 /// One assignment that can be reclaimed.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Reclaim {
+    /// The tenant of the user and licence ('' for none).
+    pub tenant: String,
     /// User principal name.
     pub user: String,
     /// Display name.
@@ -111,6 +116,53 @@ pub struct Reclaim {
     pub assigned_on: Option<String>,
     /// Why it is reclaimable.
     pub reason: String,
+}
+
+/// Per SKU that several tenants hold, the sum over them (empty when the
+/// summary holds one tenant or none): each total's tenant says
+/// `all N tenants`, so that nobody takes it for one tenant's figures.
+/// Prepaid is unknown in a total when it is unknown for one tenant.
+pub fn licence_totals(rows: &[LicenceSummary]) -> Vec<LicenceSummary> {
+    let tenants: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r.tenant.as_str()).collect();
+    if tenants.len() < 2 {
+        return Vec::new();
+    }
+    let mut totals: BTreeMap<&str, LicenceSummary> = BTreeMap::new();
+    let mut holders: BTreeMap<&str, usize> = BTreeMap::new();
+    for row in rows {
+        *holders.entry(&row.sku_id).or_default() += 1;
+        let total = totals.entry(&row.sku_id).or_insert_with(|| LicenceSummary {
+            tenant: String::new(),
+            prepaid: Some(0),
+            assigned: 0,
+            active: 0,
+            inactive: 0,
+            unreported: 0,
+            reclaimable: 0,
+            ..row.clone()
+        });
+        total.prepaid = total.prepaid.zip(row.prepaid).map(|(a, b)| a + b);
+        total.assigned += row.assigned;
+        total.active += row.active;
+        total.inactive += row.inactive;
+        total.unreported += row.unreported;
+        total.reclaimable += row.reclaimable;
+        if total.name.is_none() {
+            total.name.clone_from(&row.name);
+        }
+        if total.part_number.is_none() {
+            total.part_number.clone_from(&row.part_number);
+        }
+    }
+    totals
+        .into_iter()
+        .filter(|(sku, _)| holders[sku] > 1)
+        .map(|(sku, mut total)| {
+            total.tenant = format!("all {} tenants", holders[sku]);
+            total
+        })
+        .collect()
 }
 
 /// A consolidated device and what it was made of.
@@ -283,14 +335,16 @@ impl Store {
     ) -> Result<Vec<LicenceSummary>, StoreError> {
         let rows = self
             .cons_rows(
-                "SELECT sku_id, part_number, name, prepaid, assigned, active, inactive, unreported, reclaimable \
-                 FROM cons_licences WHERE repository_id = ? ORDER BY reclaimable DESC, assigned DESC, sku_id",
+                "SELECT tenant, sku_id, part_number, name, prepaid, assigned, active, inactive, unreported, reclaimable \
+                 FROM cons_licences WHERE repository_id = ? \
+                 ORDER BY reclaimable DESC, assigned DESC, sku_id, tenant",
                 vec![repository_id.into()],
             )
             .await?;
         rows.iter()
             .map(|row| {
                 Ok(LicenceSummary {
+                    tenant: text(row, "tenant")?.unwrap_or_default(),
                     sku_id: text(row, "sku_id")?.unwrap_or_default(),
                     part_number: text(row, "part_number")?,
                     name: text(row, "name")?,
@@ -309,13 +363,14 @@ impl Store {
     pub async fn reclaim_list(&self, repository_id: i64) -> Result<Vec<Reclaim>, StoreError> {
         let rows = self
             .cons_rows(
-                "SELECT a.user_id, u.user_principal_name, u.display_name, a.sku_id, l.part_number, \
+                "SELECT a.user_id, a.tenant, u.user_principal_name, u.display_name, a.sku_id, l.part_number, \
                    a.last_activity, a.refresh_date, a.assigned_on, a.reason \
                  FROM cons_assignments a \
                  JOIN cons_users u ON u.id = a.user_id \
-                 LEFT JOIN cons_licences l ON l.repository_id = a.repository_id AND l.sku_id = a.sku_id \
+                 LEFT JOIN cons_licences l ON l.repository_id = a.repository_id AND l.tenant = a.tenant \
+                   AND l.sku_id = a.sku_id \
                  WHERE a.repository_id = ? AND a.reclaimable = TRUE \
-                 ORDER BY u.user_principal_name, a.sku_id",
+                 ORDER BY u.user_principal_name, a.sku_id, a.tenant",
                 vec![repository_id.into()],
             )
             .await?;
@@ -345,6 +400,7 @@ impl Store {
                     }
                 );
                 Ok(Reclaim {
+                    tenant: text(row, "tenant")?.unwrap_or_default(),
                     user: text(row, "user_principal_name")?.unwrap_or_default(),
                     display_name: text(row, "display_name")?,
                     sku_id: text(row, "sku_id")?.unwrap_or_default(),

@@ -11,8 +11,13 @@ mod m20261201_000005_schedules;
 mod m20261201_000006_accounts;
 mod m20261201_000007_progress;
 mod m20261201_000008_names;
+pub(crate) mod m20261207_000009_tenants;
 
-pub(crate) use m20261126_000003_consolidated::table_names as consolidated_tables;
+/// The consolidated tables, in the order a consolidation clears them.
+pub(crate) fn consolidated_tables() -> impl Iterator<Item = &'static str> {
+    m20261126_000003_consolidated::table_names()
+        .chain(m20261207_000009_tenants::NEW_CONSOLIDATED.iter().copied())
+}
 
 use sea_orm_migration::prelude::*;
 
@@ -31,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_accounts::Migration),
             Box::new(m20261201_000007_progress::Migration),
             Box::new(m20261201_000008_names::Migration),
+            Box::new(m20261207_000009_tenants::Migration),
         ]
     }
 }
