@@ -1,6 +1,11 @@
 //! Well-known Microsoft 365 SKUs: id, part number and product name, for
-//! licences derived from users' assignments when `/subscribedSkus` is refused.
-//! From Microsoft's "Product names and service plan identifiers for licensing".
+//! licences derived from users' assignments when `/subscribedSkus` is refused
+//! and for naming subscribed ones. Every entry is Microsoft's own, as
+//! published in "Product names and service plan identifiers for licensing"
+//! (learn.microsoft.com/entra/identity/users/licensing-service-plan-reference,
+//! updated 2025-10-29), spelling and capitals included; `skus_published.csv`
+//! holds those rows and a test compares the two. An SKU not listed here is
+//! shown by its part number: no name is guessed.
 
 /// (SKU id, part number, product name).
 pub const WELL_KNOWN: &[(&str, &str, &str)] = &[
@@ -57,7 +62,7 @@ pub const WELL_KNOWN: &[(&str, &str, &str)] = &[
     (
         "cdd28e44-67e3-425e-be4c-737fab2899d3",
         "O365_BUSINESS",
-        "Microsoft 365 Apps for business",
+        "Microsoft 365 Apps for Business",
     ),
     (
         "c2273bd0-dff7-4215-9ef5-2c7bcfb06425",
@@ -72,7 +77,7 @@ pub const WELL_KNOWN: &[(&str, &str, &str)] = &[
     (
         "19ec0d23-8335-4cbd-94ac-6050e30712fa",
         "EXCHANGEENTERPRISE",
-        "Exchange Online (Plan 2)",
+        "Exchange Online (PLAN 2)",
     ),
     (
         "f8a1db68-be16-40ed-86d5-cb42ce701560",
@@ -97,7 +102,7 @@ pub const WELL_KNOWN: &[(&str, &str, &str)] = &[
     (
         "53818b1b-4a27-454b-8896-0dba576410e6",
         "PROJECTPROFESSIONAL",
-        "Project Plan 3",
+        "Planner and Project Plan 3",
     ),
     (
         "efccb6f7-5641-4e0e-bd10-b4976e1bf68e",
@@ -119,15 +124,11 @@ pub const WELL_KNOWN: &[(&str, &str, &str)] = &[
         "AAD_PREMIUM_P2",
         "Microsoft Entra ID P2",
     ),
-    (
-        "061f9ace-7d42-4136-88ac-31dc755f143f",
-        "INTUNE_A",
-        "Intune Plan 1",
-    ),
+    ("061f9ace-7d42-4136-88ac-31dc755f143f", "INTUNE_A", "Intune"),
     (
         "6a0f6da5-0b87-4190-a6ae-9bb5a2b9546a",
         "WIN10_VDA_E3",
-        "Windows 10/11 Enterprise E3",
+        "WINDOWS 10/11 ENTERPRISE E3",
     ),
     (
         "e43b5b99-8dfb-405f-9987-dc307f34bcbd",
@@ -155,4 +156,45 @@ pub fn name_of_part(part: &str) -> Option<&'static str> {
         .iter()
         .find(|(_, p, _)| p.eq_ignore_ascii_case(part))
         .map(|(_, _, name)| *name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The published rows for every SKU of [`WELL_KNOWN`] (GUID, String_Id,
+    /// Product_Display_Name), copied from Microsoft's page as it stood on
+    /// 2025-10-29 (MicrosoftDocs/entra-docs,
+    /// docs/identity/users/licensing-service-plan-reference.md).
+    const PUBLISHED: &str = include_str!("skus_published.csv");
+
+    fn published() -> Vec<(String, String, String)> {
+        csv::Reader::from_reader(PUBLISHED.as_bytes())
+            .records()
+            .map(|row| {
+                let row = row.expect("a readable row");
+                (row[0].to_owned(), row[1].to_owned(), row[2].to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_entry_is_as_microsoft_publishes_it() {
+        let published = published();
+        assert_eq!(published.len(), WELL_KNOWN.len());
+        for (id, part, name) in WELL_KNOWN {
+            let row = published
+                .iter()
+                .find(|(guid, _, _)| guid == id)
+                .unwrap_or_else(|| panic!("{id} ({part}) is not in the published list"));
+            assert_eq!((row.1.as_str(), row.2.as_str()), (*part, *name), "{id}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_sku_gets_no_name() {
+        assert_eq!(name_of_part("CONTOSO_CUSTOM_PLAN"), None);
+        assert_eq!(by_id("00000000-0000-0000-0000-000000000001"), None);
+        assert_eq!(name_of_part("spe_e3"), Some("Microsoft 365 E3"));
+    }
 }

@@ -112,6 +112,9 @@ async fn fill(store: &Store, repository: i64, installations: usize) {
     let devices = installations / PER_DEVICE;
     let users = devices * 4 / 5;
     let mut w = Writer::new(store, repository, 1);
+    // The Intune-like connector reads a tenant; the spreadsheet none.
+    w.writer
+        .set_tenant(Some("0a0a0a0a-0000-4000-8000-00000000000a"));
     for d in 0..devices {
         let mut device = Device::new(format!("dev-{d}"), format!("PC-{d:06}"));
         device.entra_device_id = Some(format!("{d:08x}-0000-4000-8000-000000000000"));
@@ -251,6 +254,13 @@ async fn postgres_database(name: &str) -> Option<String> {
 
 #[tokio::main]
 async fn main() {
+    // INVHOST_BENCH_STEPS=1: the time of each consolidation step on stderr.
+    if std::env::var("INVHOST_BENCH_STEPS").is_ok_and(|v| v == "1") {
+        tracing_subscriber::fmt()
+            .with_env_filter("repo_store::consolidation=debug")
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let installations: usize = std::env::var("INVHOST_BENCH_INSTALLATIONS")
         .ok()
         .and_then(|v| v.parse().ok())

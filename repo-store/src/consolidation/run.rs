@@ -229,6 +229,11 @@ fn bytes(backend: DbBackend, expr: &str) -> String {
     }
 }
 
+/// An aggregate: the greatest `expr` by bytes.
+fn greatest(backend: DbBackend, expr: &str) -> String {
+    format!("max({})", bytes(backend, expr))
+}
+
 /// An aggregate: the `value` (text) of the latest run (`run`, a run id)
 /// among the rows with one; between values of one run, the first in byte
 /// order. The same on both backends, whatever their collation.
@@ -450,17 +455,37 @@ async fn rebuild(
         );
         clock = Instant::now();
     };
+    if tx.backend == DbBackend::Postgres {
+        // The raw tables were filled moments ago by a sync and may have no
+        // statistics yet: without them the planner picks nested loops over
+        // hundreds of thousands of rows (about a second at a million).
+        tx.exec(
+            "ANALYZE raw_devices, raw_users, raw_application_usage, raw_licences, \
+             raw_licence_assignments, raw_sources",
+            vec![],
+        )
+        .await?;
+        lap("analyze raw");
+    }
     tenants(tx, &mut summary).await?;
     products(tx, request.catalog, &mut summary).await?;
     lap("products");
     check()?;
     user_names(tx).await?;
+    if tx.backend == DbBackend::Postgres {
+        // The names just resolved are joined to every raw user, usage row
+        // and device next; without statistics the planner loops over them.
+        tx.exec("ANALYZE cons_user_names", vec![]).await?;
+    }
     lap("user names");
     check()?;
     devices(tx, &mut summary).await?;
     lap("devices");
     check()?;
     users(tx, request.catalog, &mut summary).await?;
+    if tx.backend == DbBackend::Postgres {
+        tx.exec("ANALYZE cons_users", vec![]).await?;
+    }
     lap("users");
     check()?;
     usage(tx, request).await?;
@@ -471,8 +496,8 @@ async fn rebuild(
         // before, the consolidated ones above) have no statistics yet;
         // without them the planner picks nested loops over millions of rows.
         tx.exec(
-            "ANALYZE raw_installations, raw_devices, raw_applications, cons_device_sources, \
-             cons_titles, cons_devices, cons_products, cons_users, cons_user_usage, cons_user_names",
+            "ANALYZE raw_installations, raw_applications, cons_device_sources, \
+             cons_titles, cons_devices, cons_products, cons_users, cons_user_usage",
             vec![],
         )
         .await?;
@@ -703,30 +728,29 @@ const TITLE_A: &str = "coalesce(name, '') AS n, coalesce(publisher, '') AS p, co
 async fn devices(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
     let b = tx.backend;
     let host = host_part(b, "d.name_fold");
+    // An Entra device id names a device within its tenant: such rows are
+    // grouped as they are inserted.
+    let entra = "CASE WHEN trim(coalesce(d.entra_device_id, '')) NOT IN ('', '00000000-0000-0000-0000-000000000000') \
+                 THEN lower(trim(d.entra_device_id)) END";
     tx.exec(
         &format!(
-            "INSERT INTO cons_device_sources (repository_id, connector_id, source_key, tenant, entra_key, serial_key, name_key) \
-             SELECT d.repository_id, d.connector_id, d.source_key, {TENANT}, \
-               CASE WHEN trim(coalesce(d.entra_device_id, '')) NOT IN ('', '00000000-0000-0000-0000-000000000000') \
-                    THEN lower(trim(d.entra_device_id)) END, \
+            "INSERT INTO cons_device_sources (repository_id, connector_id, source_key, tenant, entra_key, \
+               serial_key, name_key, merge_key, matched_by) \
+             SELECT d.repository_id, d.connector_id, d.source_key, {TENANT}, {entra}, \
                CASE WHEN length(coalesce(d.serial_fold, '')) >= 3 AND d.serial_fold NOT IN ({JUNK_SERIALS}) \
                     THEN d.serial_fold END, \
-               CASE WHEN d.name_fold IS NOT NULL THEN {host} END \
+               CASE WHEN d.name_fold IS NOT NULL THEN {host} END, \
+               CASE WHEN src.tenant IS NOT NULL AND {entra} IS NOT NULL \
+                    THEN 'entra:' || src.tenant || '/' || {entra} END, \
+               CASE WHEN src.tenant IS NOT NULL AND {entra} IS NOT NULL THEN 'Entra device id' END \
              FROM raw_devices d {sources} WHERE d.repository_id = {{R}}",
             sources = sources_of("d"),
         ),
         vec![],
     )
     .await?;
-    // An Entra device id names a device within its tenant. A row of no
-    // tenant joins the one tenant's device holding the id, or groups alone.
-    tx.exec(
-        "UPDATE cons_device_sources SET merge_key = 'entra:' || tenant || '/' || entra_key, \
-           matched_by = 'Entra device id' \
-         WHERE repository_id = {R} AND entra_key IS NOT NULL AND tenant <> ''",
-        vec![],
-    )
-    .await?;
+    // A row of no tenant joins the one tenant's device holding its Entra
+    // device id, or groups alone.
     tx.exec(
         "UPDATE cons_device_sources SET matched_by = 'Entra device id', merge_key = coalesce( \
            (SELECT CASE WHEN count(DISTINCT o.merge_key) = 1 THEN min(o.merge_key) END \
@@ -758,7 +782,7 @@ async fn devices(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
     summary.raw_devices = tx
         .count("SELECT count(*) FROM cons_device_sources WHERE repository_id = {R}")
         .await?;
-    // Each shown value is the latest sync's (module docs of `latest`).
+    // Names are shown as the latest sync spells them ([`latest`]).
     let run = "d.last_seen_run";
     summary.devices = tx
         .exec(
@@ -775,13 +799,14 @@ async fn devices(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
                  WHERE s.repository_id = {{R}} GROUP BY s.merge_key",
                 name = latest(b, run, "d.name"),
                 serial = latest(b, run, "trim(d.serial_number)"),
-                entra = latest(b, run, "s.entra_key"),
-                manufacturer = latest(b, run, "d.manufacturer"),
-                model = latest(b, run, "d.model"),
-                os = latest(b, run, "d.operating_system"),
+                // Values no one spells two ways: the greatest, by bytes.
+                entra = greatest(b, "s.entra_key"),
+                manufacturer = greatest(b, "d.manufacturer"),
+                model = greatest(b, "d.model"),
+                os = greatest(b, "d.operating_system"),
                 user = latest(b, run, "trim(d.primary_user)"),
                 user_key = latest(b, run, "n.user_key"),
-                last_seen = format!("max({})", bytes(b, "d.last_seen")),
+                last_seen = greatest(b, "d.last_seen"),
             ),
             vec![],
         )
@@ -803,8 +828,9 @@ async fn devices(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
 async fn user_names(tx: &Tx<'_>) -> Result<(), StoreError> {
     tx.exec(
         &format!(
-            "INSERT INTO cons_user_names (repository_id, connector_id, fold, tenant) \
-             SELECT DISTINCT {{R}}, x.connector_id, x.f, {TENANT} FROM ( \
+            "INSERT INTO cons_user_names (repository_id, connector_id, fold, tenant, user_key) \
+             SELECT DISTINCT {{R}}, x.connector_id, x.f, {TENANT}, \
+               CASE WHEN src.tenant IS NOT NULL THEN src.tenant || '/' || x.f END FROM ( \
                SELECT connector_id, upn_fold AS f FROM raw_users WHERE repository_id = {{R}} \
                  AND upn_fold IS NOT NULL AND (concealed IS NULL OR concealed = FALSE) \
                UNION SELECT connector_id, user_fold FROM raw_application_usage WHERE repository_id = {{R}} \
@@ -814,12 +840,6 @@ async fn user_names(tx: &Tx<'_>) -> Result<(), StoreError> {
              ) x {sources}",
             sources = sources_of("x"),
         ),
-        vec![],
-    )
-    .await?;
-    tx.exec(
-        "UPDATE cons_user_names SET user_key = tenant || '/' || fold \
-         WHERE repository_id = {R} AND tenant <> ''",
         vec![],
     )
     .await?;
@@ -862,6 +882,11 @@ async fn join_or_group(
     Ok(())
 }
 
+/// Added to a user directory row's run so that its spelling of a name
+/// comes before any report's ([`latest`] takes the latest run); runs are
+/// process ids, far below it.
+const DIRECTORY_FIRST: i64 = 1_000_000_000_000;
+
 /// Users by resolved key ([`user_names`]); concealed report identities
 /// apart, per tenant. The shown name is the latest sync's spelling, the
 /// user directory's before a report's.
@@ -872,22 +897,17 @@ async fn users(tx: &Tx<'_>, catalog: &Catalog, summary: &mut Summary) -> Result<
             "INSERT INTO cons_users (repository_id, user_key, tenant, user_principal_name, display_name, concealed, reported) \
              SELECT {{R}}, k, coalesce(max(t), ''), {upn}, {display}, k LIKE 'concealed:%', FALSE FROM ( \
                SELECT n.user_key AS k, NULLIF(n.tenant, '') AS t, u.user_principal_name AS upn, \
-                      u.user_principal_name AS listed, u.display_name AS dn, u.last_seen_run AS run \
+                      u.display_name AS dn, u.last_seen_run + {DIRECTORY_FIRST} AS run \
                  FROM raw_users u \
                  JOIN cons_user_names n ON n.repository_id = {{R}} AND n.connector_id = u.connector_id \
                    AND n.fold = u.upn_fold \
                 WHERE u.repository_id = {{R}} AND (u.concealed IS NULL OR u.concealed = FALSE) \
                UNION ALL \
-               SELECT {USAGE_USER_KEY}, NULLIF({TENANT}, ''), a.user_name, NULL, NULL, a.last_seen_run \
+               SELECT {USAGE_USER_KEY}, NULLIF({TENANT}, ''), a.user_name, NULL, a.last_seen_run \
                  FROM raw_application_usage a {USAGE_JOINS} \
                 WHERE a.repository_id = {{R}} AND trim(coalesce(a.user_name, '')) <> '' \
              ) x WHERE k IS NOT NULL GROUP BY k",
-            // The directory's spelling, else the reports'.
-            upn = format!(
-                "coalesce({}, {})",
-                latest(b, "run", "listed"),
-                latest(b, "run", "upn")
-            ),
+            upn = latest(b, "run", "upn"),
             display = latest(b, "run", "dn"),
         ),
         vec![],
@@ -1229,6 +1249,9 @@ async fn licences(
         vec![],
     )
     .await?;
+    if tx.backend == DbBackend::Postgres {
+        tx.exec("ANALYZE cons_assignments", vec![]).await?;
+    }
     // Per tenant and SKU. The connectors of one tenant read the same
     // subscriptions: the latest sync's figures count, once. Connectors of
     // no tenant are each their own, summed.
@@ -1283,14 +1306,16 @@ async fn licences(
             vec![],
         )
         .await?;
-    summary.unlinked_assignments = tx
+    // Each raw assignment links to at most one user (keys all the way).
+    let linked = tx
         .count(&format!(
-            "SELECT count(*) FROM raw_licence_assignments x WHERE x.repository_id = {{R}} AND NOT EXISTS ( \
-               SELECT 1 FROM raw_licence_assignments a {ASSIGNEE} \
-               WHERE a.repository_id = {{R}} AND a.connector_id = x.connector_id \
-                 AND a.source_key = x.source_key)"
+            "SELECT count(*) FROM raw_licence_assignments a {ASSIGNEE} WHERE a.repository_id = {{R}}"
         ))
         .await?;
+    let total = tx
+        .count("SELECT count(*) FROM raw_licence_assignments WHERE repository_id = {R}")
+        .await?;
+    summary.unlinked_assignments = total.saturating_sub(linked);
     summary.reclaimable = tx
         .count("SELECT count(*) FROM cons_assignments WHERE repository_id = {R} AND reclaimable = TRUE")
         .await?;

@@ -301,3 +301,88 @@ async fn backfill(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm_migration::MigratorTrait;
+    use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
+
+    use crate::migration::Migrator;
+
+    /// A database of the version before: its rows get their merge keys and
+    /// its consolidated licences stay, and the migration goes back down.
+    #[tokio::test]
+    async fn an_upgrade_folds_the_stored_rows_and_keeps_the_licences() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("db.sqlite").display()
+        );
+        let store = crate::Store::connect(&url).await.expect("a store");
+        let db = &store.db;
+        let exec = |sql: &str| {
+            db.execute(Statement::from_string(
+                sea_orm_migration::sea_orm::DbBackend::Sqlite,
+                sql.to_owned(),
+            ))
+        };
+        // Back to before this migration (and the one after it).
+        Migrator::down(db, Some(2)).await.expect("down");
+        for n in 0..(super::BACKFILL_CHUNK + 3) {
+            exec(&format!(
+                "INSERT INTO raw_devices (repository_id, connector_id, source_key, name, primary_user, \
+                   first_seen_run, last_seen_run) VALUES (1, 1, 'd{n:05}', 'ÅSA-PC-{n}', ' Jürgen@X ', 1, 1)"
+            ))
+            .await
+            .expect("a device");
+        }
+        exec(
+            "INSERT INTO raw_users (repository_id, connector_id, source_key, user_principal_name, \
+                first_seen_run, last_seen_run) VALUES (1, 1, 'u', 'ÉVA@X', 1, 1)",
+        )
+        .await
+        .expect("a user");
+        exec("INSERT INTO cons_licences (repository_id, sku_id, assigned, active, inactive, unreported, \
+                reclaimable) VALUES (1, 'sku', 3, 1, 2, 0, 2)")
+            .await
+            .expect("a licence");
+        Migrator::up(db, None).await.expect("up");
+
+        let row = db
+            .query_one(Statement::from_string(
+                sea_orm_migration::sea_orm::DbBackend::Sqlite,
+                "SELECT count(*), min(name_fold), max(name_fold), min(primary_user_fold), \
+                   count(serial_fold) FROM raw_devices WHERE name_fold LIKE 'åsa-pc-%'",
+            ))
+            .await
+            .expect("a query")
+            .expect("a row");
+        let count: i64 = row.try_get_by_index(0).expect("count");
+        assert_eq!(count as usize, super::BACKFILL_CHUNK + 3, "every chunk");
+        assert_eq!(row.try_get_by_index::<String>(1).expect("min"), "åsa-pc-0");
+        assert_eq!(row.try_get_by_index::<String>(3).expect("user"), "jürgen@x");
+        assert_eq!(row.try_get_by_index::<i64>(4).expect("serials"), 0);
+        let upn = db
+            .query_one(Statement::from_string(
+                sea_orm_migration::sea_orm::DbBackend::Sqlite,
+                "SELECT upn_fold FROM raw_users",
+            ))
+            .await
+            .expect("a query")
+            .expect("a row");
+        assert_eq!(upn.try_get_by_index::<String>(0).expect("upn"), "éva@x");
+        let licence = db
+            .query_one(Statement::from_string(
+                sea_orm_migration::sea_orm::DbBackend::Sqlite,
+                "SELECT tenant, reclaimable FROM cons_licences",
+            ))
+            .await
+            .expect("a query")
+            .expect("a row");
+        assert_eq!(licence.try_get_by_index::<String>(0).expect("tenant"), "");
+        assert_eq!(licence.try_get_by_index::<i64>(1).expect("reclaimable"), 2);
+
+        Migrator::down(db, Some(2)).await.expect("down again");
+        Migrator::up(db, None).await.expect("up again");
+    }
+}
