@@ -47,9 +47,21 @@ pub struct GlobalArgs {
     /// the config file's plugin_dirs).
     #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
     pub plugin_dirs: Vec<PathBuf>,
-    /// Print results as JSON (stable field names, documented in docs/CLI.md).
-    #[arg(long, global = true)]
+    /// Print results as JSON (stable field names, documented in docs/CLI.md); short for
+    /// `--format json`.
+    #[arg(long, global = true, conflicts_with = "format")]
     pub json: bool,
+    /// How to print results: a table for people, or json (one document), jsonl (one
+    /// object per line) or csv (a header, then one line per row) for scripts.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::output::Format>,
+    /// Tables: every column at full width, however wide the terminal.
+    #[arg(long, global = true)]
+    pub wide: bool,
+    /// Tables: fit them to this many columns (default: the terminal's width when stdout is
+    /// one; full width otherwise).
+    #[arg(long, global = true, value_name = "COLUMNS", conflicts_with = "wide")]
+    pub width: Option<u16>,
     /// More log detail on stderr (-v info, -vv debug, -vvv trace). INVHOST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

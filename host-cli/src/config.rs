@@ -10,6 +10,10 @@ use serde::Deserialize;
 
 use crate::cli::GlobalArgs;
 
+/// The plugin directory of a package install, searched when no plugin
+/// directory is configured.
+pub const SYSTEM_PLUGIN_DIR: &str = "/usr/lib/invhost/plugins";
+
 /// What `invhost.toml` may say.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,6 +74,8 @@ pub fn load(args: &GlobalArgs) -> Result<Config> {
         .context("cannot find a data directory: set INVHOST_DATA_DIR")?;
 
     let mut plugin_dirs = file.plugin_dirs;
+    // Without any directory given: the data directory's `plugins`, then the
+    // system's (each only when it exists).
     if let Some(dirs) = std::env::var_os("INVHOST_PLUGIN_DIRS") {
         plugin_dirs.extend(std::env::split_paths(&dirs).filter(|p| !p.as_os_str().is_empty()));
     }
@@ -77,6 +83,8 @@ pub fn load(args: &GlobalArgs) -> Result<Config> {
     let default_plugin_dir = plugin_dirs.is_empty();
     if default_plugin_dir {
         plugin_dirs.push(data_dir.join("plugins"));
+        // Where the package installs plugins (csv-inventory).
+        plugin_dirs.push(PathBuf::from(SYSTEM_PLUGIN_DIR));
     }
 
     let database = args

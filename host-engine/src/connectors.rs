@@ -294,25 +294,56 @@ async fn edit_undecryptable(
         .await?)
 }
 
-/// Removes a connector and its action; its data stays unless `purge_data`.
-pub async fn remove(store: &Store, name: &str, purge_data: bool) -> Result<()> {
+/// Renames a connector and its actions, and the schedules that run them
+/// (refused while its processes are queued or running).
+pub async fn rename(store: &Store, name: &str, new_name: &str) -> Result<ConnectorRow> {
     let row = store.connector(name).await?;
-    let action = super::actions::sync_action(name);
+    store
+        .rename_connector(row.id, new_name)
+        .await
+        .with_context(|| format!("renaming connector '{name}'"))
+}
+
+/// The rows a connector wrote, per repository name, for the operator to
+/// decide what becomes of them.
+pub async fn rows_written(store: &Store, name: &str) -> Result<Vec<(String, u64)>> {
+    let row = store.connector(name).await?;
+    let counts = store.connector_rows(row.id).await?;
+    let mut out = Vec::new();
+    for repository in store.repositories().await? {
+        if let Some(n) = counts.get(&repository.id) {
+            out.push((repository.name, *n));
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses to remove a connector a schedule runs, naming the schedules.
+pub async fn check_removable(store: &Store, name: &str) -> Result<ConnectorRow> {
+    let row = store.connector(name).await?;
+    let suffix = format!(" - {}", row.name);
     let users: Vec<String> = store
         .schedules()
         .await?
         .into_iter()
-        .filter(|s| s.action_list().contains(&action))
+        .filter(|s| s.action_list().iter().any(|a| a.ends_with(&suffix)))
         .map(|s| format!("'{}'", s.name))
         .collect();
     if !users.is_empty() {
-        anyhow::bail!(
+        let action = super::actions::sync_action(&row.name);
+        bail!(
             "connector '{name}' is run by schedule {}; remove '{action}' from {} first \
              (invhost schedule edit NAME --action ...)",
             users.join(", "),
             if users.len() == 1 { "it" } else { "them" }
         );
     }
+    Ok(row)
+}
+
+/// Removes a connector and its actions; its data stays unless `purge_data`.
+pub async fn remove(store: &Store, name: &str, purge_data: bool) -> Result<()> {
+    let row = check_removable(store, name).await?;
     Ok(store.delete_connector(row.id, purge_data).await?)
 }
 
@@ -325,11 +356,23 @@ pub async fn test(host: &Host, store: &Store, name: &str) -> Result<(ConnectorRo
         .map_err(|e| anyhow!(e))?
         .clone();
     let parameters = store.connector_parameters(&row, &host.key()?)?;
-    let report = tokio::task::spawn_blocking(move || handle.test(&parameters))
+    let outcome = tokio::task::spawn_blocking(move || handle.test(&parameters))
         .await
-        .context("the test thread failed")?
-        .map_err(|e| anyhow!(e.message))
-        .with_context(|| format!("testing connector '{name}'"))?;
+        .context("the test thread failed")?;
+    let report = match outcome {
+        Ok(report) => report,
+        Err(e) => {
+            // The attempt is recorded too: the connector's last success
+            // stays, and the list says this one failed and why.
+            let failed = serde_json::json!({"checks": [
+                {"name": "Test", "status": "failed", "message": e.message}
+            ]});
+            store
+                .record_test(row.id, "failed", failed.to_string())
+                .await?;
+            return Err(anyhow!(e.message)).with_context(|| format!("testing connector '{name}'"));
+        }
+    };
     let status = report.status().to_string();
     store
         .record_test(row.id, &status, serde_json::to_string(&report)?)
@@ -356,10 +399,14 @@ pub struct ConnectorView {
     pub secrets_not_set: Vec<String>,
     /// Queue consolidation after each sync.
     pub run_consolidation: bool,
-    /// `ok`, `warning`, `failed`, or null when never tested.
+    /// The last attempt's result: `ok`, `warning`, `failed`, or null when
+    /// never tested.
     pub last_test_status: Option<String>,
-    /// When, RFC 3339.
+    /// When the last attempt ran, RFC 3339 (UTC).
     pub last_tested_at: Option<String>,
+    /// When a Test last succeeded (`ok` or `warning`), RFC 3339 (UTC);
+    /// null when none has.
+    pub last_successful_test_at: Option<String>,
     /// The last test's checks.
     #[schema(value_type = Option<Object>)]
     pub last_test_report: Option<Value>,
@@ -410,6 +457,7 @@ pub fn view(host: &Host, row: &ConnectorRow, key: Option<&SecretKey>) -> Result<
         run_consolidation: row.run_consolidation,
         last_test_status: row.last_test_status.clone(),
         last_tested_at: row.last_tested_at.map(|t| t.to_rfc3339()),
+        last_successful_test_at: row.last_test_ok_at.map(|t| t.to_rfc3339()),
         last_test_report: row
             .last_test_report
             .as_deref()

@@ -27,3 +27,37 @@ pub async fn clear(store: &Store, name: &str) -> Result<u64> {
         .await
         .with_context(|| format!("clearing repository '{name}'"))
 }
+
+/// Renames a repository (refused while its processes are queued or running).
+pub async fn rename(store: &Store, name: &str, new_name: &str) -> Result<RepositoryRow> {
+    let repository = store.repository(name).await?;
+    anyhow::ensure!(
+        !repository
+            .name
+            .eq_ignore_ascii_case(repo_store::DEFAULT_REPOSITORY),
+        "'{}' is the default repository: commands use it when no --repository is given, and \
+         it keeps its name",
+        repository.name
+    );
+    store
+        .rename_repository(repository.id, new_name)
+        .await
+        .with_context(|| format!("renaming repository '{name}'"))
+}
+
+/// Removes a repository, its rows and its process history; returns the raw
+/// rows removed. The default repository stays (clear it instead).
+pub async fn remove(store: &Store, name: &str) -> Result<u64> {
+    let repository = store.repository(name).await?;
+    anyhow::ensure!(
+        !repository
+            .name
+            .eq_ignore_ascii_case(repo_store::DEFAULT_REPOSITORY),
+        "'{}' is the default repository and stays; 'invhost repository clear' empties it",
+        repository.name
+    );
+    store
+        .remove_repository(repository.id)
+        .await
+        .with_context(|| format!("removing repository '{name}'"))
+}

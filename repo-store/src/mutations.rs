@@ -118,10 +118,157 @@ impl Store {
         })
     }
 
+    /// Processes of a repository or connector that are queued or running:
+    /// `(id, action)`, oldest first.
+    async fn busy(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        column: &str,
+        id: i64,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let select = Query::select()
+            .columns([Alias::new("id"), Alias::new("action")])
+            .from(Alias::new("processes"))
+            .and_where(Expr::col(Alias::new(column)).eq(id))
+            .and_where(Expr::col(Alias::new("status")).is_in(["queued", "running"]))
+            .order_by(Alias::new("id"), sea_orm::sea_query::Order::Asc)
+            .to_owned();
+        let rows = txn.query_all(self.db_backend().build(&select)).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?)))
+            .collect()
+    }
+
+    /// Renames a repository; its rows, processes and schedules follow (they
+    /// hold its id). Refused while any of its processes is queued or running.
+    pub async fn rename_repository(
+        &self,
+        id: i64,
+        new_name: &str,
+    ) -> Result<repository::Model, StoreError> {
+        check_name("repository", new_name)?;
+        let txn = self.db.begin().await?;
+        refuse_busy("repository", self.busy(&txn, "repository_id", id).await?)?;
+        let row = repository::ActiveModel {
+            id: Set(id),
+            name: Set(new_name.to_owned()),
+            ..Default::default()
+        };
+        let row = row.update(&txn).await.map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Duplicate {
+                    what: "repository",
+                    name: new_name.to_owned(),
+                }
+            } else {
+                e.into()
+            }
+        })?;
+        txn.commit().await?;
+        Ok(row)
+    }
+
+    /// Removes a repository with its raw and consolidated rows and its
+    /// process history, in one transaction; returns the raw rows removed.
+    /// Refused while any of its processes is queued or running, or while a
+    /// schedule runs into it (named).
+    pub async fn remove_repository(&self, id: i64) -> Result<u64, StoreError> {
+        let txn = self.db.begin().await?;
+        refuse_busy("repository", self.busy(&txn, "repository_id", id).await?)?;
+        let schedules: Vec<String> = crate::entities::schedule::Entity::find()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .filter(|s| s.repository_id == id)
+            .map(|s| format!("'{}'", s.name))
+            .collect();
+        if !schedules.is_empty() {
+            return Err(StoreError::Refused(format!(
+                "schedule {} runs into this repository; remove {} first (invhost schedule remove NAME)",
+                schedules.join(", "),
+                if schedules.len() == 1 { "it" } else { "them" }
+            )));
+        }
+        let removed = self.clear_in(&txn, id).await?;
+        // Its processes go with it (the foreign key cascades).
+        repository::Entity::delete_by_id(id).exec(&txn).await?;
+        txn.commit().await?;
+        Ok(removed)
+    }
+
+    /// Renames a connector. Its actions are named after it, so the
+    /// schedules that run them are changed in the same transaction; the
+    /// process log keeps the names processes ran under. Refused while any
+    /// of its processes is queued or running.
+    pub async fn rename_connector(
+        &self,
+        id: i64,
+        new_name: &str,
+    ) -> Result<connector::Model, StoreError> {
+        check_name("connector", new_name)?;
+        let txn = self.db.begin().await?;
+        refuse_busy("connector", self.busy(&txn, "connector_id", id).await?)?;
+        let old = connector::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::Refused(format!("no connector has id {id}")))?;
+        let row = connector::ActiveModel {
+            id: Set(id),
+            name: Set(new_name.to_owned()),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        let row = row.update(&txn).await.map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Duplicate {
+                    what: "connector",
+                    name: new_name.to_owned(),
+                }
+            } else {
+                e.into()
+            }
+        })?;
+        let suffix = format!(" - {}", old.name);
+        for schedule in crate::entities::schedule::Entity::find().all(&txn).await? {
+            let actions = schedule.action_list();
+            if !actions.iter().any(|a| a.ends_with(&suffix)) {
+                continue;
+            }
+            let renamed: Vec<String> = actions
+                .iter()
+                .map(|a| match a.strip_suffix(&suffix) {
+                    Some(action) => format!("{action} - {new_name}"),
+                    None => a.clone(),
+                })
+                .collect();
+            let update = crate::entities::schedule::ActiveModel {
+                id: Set(schedule.id),
+                actions: Set(
+                    serde_json::to_string(&renamed).map_err(|e| StoreError::Db(e.to_string()))?
+                ),
+                ..Default::default()
+            };
+            update.update(&txn).await?;
+        }
+        txn.commit().await?;
+        Ok(row)
+    }
+
     /// Removes every raw row of a repository, and its consolidated results,
     /// in one transaction; returns the count of raw rows removed.
     pub async fn clear_repository(&self, repository_id: i64) -> Result<u64, StoreError> {
         let txn = self.db.begin().await?;
+        let removed = self.clear_in(&txn, repository_id).await?;
+        txn.commit().await?;
+        Ok(removed)
+    }
+
+    /// [`Store::clear_repository`] inside `txn`.
+    async fn clear_in(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        repository_id: i64,
+    ) -> Result<u64, StoreError> {
         for table in crate::migration::consolidated_tables() {
             let delete = Query::delete()
                 .from_table(Alias::new(table))
@@ -145,7 +292,6 @@ impl Store {
                 .await?
                 .rows_affected();
         }
-        txn.commit().await?;
         Ok(removed)
     }
 
@@ -278,20 +424,25 @@ impl Store {
         Ok(())
     }
 
-    /// Records a Test's outcome on the connector.
+    /// Records a Test's outcome on the connector: the last attempt, and
+    /// when it succeeded (`ok` or `warning`) the last success too.
     pub async fn record_test(
         &self,
         id: i64,
         status: &str,
         report_json: String,
     ) -> Result<(), StoreError> {
-        let row = connector::ActiveModel {
+        let now = Utc::now();
+        let mut row = connector::ActiveModel {
             id: Set(id),
             last_test_status: Set(Some(status.to_owned())),
-            last_tested_at: Set(Some(Utc::now())),
+            last_tested_at: Set(Some(now)),
             last_test_report: Set(Some(report_json)),
             ..Default::default()
         };
+        if status != "failed" {
+            row.last_test_ok_at = Set(Some(now));
+        }
         row.update(&self.db).await?;
         Ok(())
     }
@@ -425,6 +576,32 @@ pub const MAX_NAME_CHARS: usize = 100;
 /// A name that fits in a table cell, a one-line process message and a log
 /// line: not empty, no surrounding spaces, no control characters (tabs,
 /// newlines, escapes), at most [`MAX_NAME_CHARS`] characters.
+/// Refuses a change while processes of the thing are queued or running,
+/// naming them.
+fn refuse_busy(what: &str, busy: Vec<(i64, String)>) -> Result<(), StoreError> {
+    if busy.is_empty() {
+        return Ok(());
+    }
+    let named: Vec<String> = busy
+        .iter()
+        .take(3)
+        .map(|(id, action)| format!("{id} '{action}'"))
+        .collect();
+    Err(StoreError::Refused(format!(
+        "the {what} has {} queued or running (process {}{}); wait for {} or cancel {} \
+         (invhost process cancel ID)",
+        if busy.len() == 1 {
+            "a process"
+        } else {
+            "processes"
+        },
+        named.join(", "),
+        if busy.len() > 3 { ", ..." } else { "" },
+        if busy.len() == 1 { "it" } else { "them" },
+        if busy.len() == 1 { "it" } else { "them" },
+    )))
+}
+
 pub fn check_name(what: &str, name: &str) -> Result<(), StoreError> {
     let refuse = |why: &str| Err(StoreError::Refused(format!("a {what} name {why}")));
     if name.trim().is_empty() {

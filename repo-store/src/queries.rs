@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use connector_core::{Parameters, RecordKind};
-use sea_orm::sea_query::{Alias, Expr, Func, JoinType, Order, Query};
+use sea_orm::sea_query::{Alias, Expr, Func, JoinType, Order, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
@@ -43,6 +43,10 @@ pub struct RawQuery {
     pub search: Option<String>,
     /// A column to order by, and whether descending.
     pub sort: Option<(String, bool)>,
+    /// Only rows whose column equals the value (text compared without
+    /// regard to case; an empty value matches an empty or missing one).
+    /// The columns are the row's own, `connector`, and the looked-up ones.
+    pub filters: Vec<(String, String)>,
     /// Only rows after this key (connector id, source key) in the default
     /// order (no `sort`): pages that cost the same at any depth, for reading
     /// every row a page at a time (see [`Store::raw_rows_keyed`]).
@@ -249,6 +253,35 @@ impl Store {
         Ok(counts)
     }
 
+    /// Raw rows a connector wrote, per repository id (repositories where it
+    /// wrote none are left out).
+    pub async fn connector_rows(
+        &self,
+        connector_id: i64,
+    ) -> Result<BTreeMap<i64, u64>, StoreError> {
+        let snapshot = self.snapshot().await?;
+        let mut counts: BTreeMap<i64, u64> = BTreeMap::new();
+        for table in raw_tables() {
+            let select = Query::select()
+                .column(Alias::new("repository_id"))
+                .expr_as(
+                    Func::count(Expr::col(Alias::new("source_key"))),
+                    Alias::new("n"),
+                )
+                .from(Alias::new(table.name))
+                .and_where(Expr::col(Alias::new("connector_id")).eq(connector_id))
+                .group_by_col(Alias::new("repository_id"))
+                .to_owned();
+            for row in snapshot.query_all(self.db_backend().build(&select)).await? {
+                let repository: i64 = row.try_get("", "repository_id")?;
+                let n: i64 = row.try_get("", "n")?;
+                *counts.entry(repository).or_default() += n as u64;
+            }
+        }
+        snapshot.commit().await?;
+        Ok(counts)
+    }
+
     /// A read-only transaction whose statements all see one state of the
     /// database: REPEATABLE READ on PostgreSQL; on SQLite (WAL) any
     /// transaction reads from the snapshot its first read takes.
@@ -296,10 +329,17 @@ impl Store {
                 Alias::new("n"),
             )
             .and_where(Expr::col((r.clone(), Alias::new("repository_id"))).eq(repository_id));
-        if let Some(condition) = self.search_condition(table, &r, query) {
+        if let Some(condition) = self.condition(table, &r, query)? {
             // The looked-up names are searched too, so they are joined
-            // only when there is a search.
+            // only when there is a search or a filter.
             join_lookups(&mut select, kind, &r);
+            select.join_as(
+                JoinType::LeftJoin,
+                Alias::new("connectors"),
+                Alias::new("c"),
+                Expr::col((Alias::new("c"), Alias::new("id")))
+                    .equals((r.clone(), Alias::new("connector_id"))),
+            );
             select.cond_where(condition);
         }
         let row = self.db.query_one(self.db_backend().build(&select)).await?;
@@ -307,6 +347,62 @@ impl Store {
             Some(row) => row.try_get::<i64>("", "n")? as u64,
             None => 0,
         })
+    }
+
+    /// What `query` keeps of the rows: its search (any text column holds
+    /// the text) and its filters (all of them hold).
+    fn condition(
+        &self,
+        table: &crate::raw::RawTable,
+        r: &Alias,
+        query: &RawQuery,
+    ) -> Result<Option<sea_orm::sea_query::Condition>, StoreError> {
+        let mut all = sea_orm::sea_query::Condition::all();
+        let mut any_condition = false;
+        if let Some(search) = self.search_condition(table, r, query) {
+            all = all.add(search);
+            any_condition = true;
+        }
+        for (column, value) in &query.filters {
+            let (expr, kind) = filter_column(table, r, column)?;
+            let value = value.trim();
+            let condition = if value.is_empty() {
+                sea_orm::sea_query::Condition::any()
+                    .add(Expr::expr(expr.clone()).is_null())
+                    .add(match kind {
+                        ColumnType::Text => Expr::expr(expr).eq(""),
+                        _ => Expr::expr(expr).is_null(),
+                    })
+            } else {
+                let compared = match kind {
+                    ColumnType::Text => Expr::expr(Func::lower(expr)).eq(value.to_lowercase()),
+                    ColumnType::BigInt | ColumnType::Int => {
+                        let n: i64 = value.parse().map_err(|_| {
+                            StoreError::Refused(format!(
+                                "'{column}' holds whole numbers; '{value}' is not one"
+                            ))
+                        })?;
+                        Expr::expr(expr).eq(n)
+                    }
+                    ColumnType::Bool => {
+                        let b = match value.to_ascii_lowercase().as_str() {
+                            "true" | "yes" | "1" => true,
+                            "false" | "no" | "0" => false,
+                            _ => {
+                                return Err(StoreError::Refused(format!(
+                                    "'{column}' is true or false; '{value}' is neither"
+                                )));
+                            }
+                        };
+                        Expr::expr(expr).eq(b)
+                    }
+                };
+                sea_orm::sea_query::Condition::all().add(compared)
+            };
+            all = all.add(condition);
+            any_condition = true;
+        }
+        Ok(any_condition.then_some(all))
     }
 
     fn search_condition(
@@ -417,7 +513,7 @@ impl Store {
                 .order_by((r.clone(), Alias::new("connector_id")), Order::Asc)
                 .order_by((r.clone(), Alias::new("source_key")), Order::Asc);
         };
-        let search = self.search_condition(table, &r, query);
+        let search = self.condition(table, &r, query)?;
         let sorted_by_lookup = query.sort.as_ref().is_some_and(|(column, _)| {
             column == "connector" || lookups(kind).iter().any(|l| l.column == column)
         });
@@ -530,6 +626,50 @@ fn after_key(r: &Alias, query: &RawQuery) -> Option<sea_orm::sea_query::SimpleEx
         ])
         .gt(Expr::tuple([Expr::value(connector), Expr::value(key)])),
     )
+}
+
+/// The expression and type of a column a filter names: the row's own, the
+/// connector's name, or a looked-up one.
+fn filter_column(
+    table: &crate::raw::RawTable,
+    r: &Alias,
+    column: &str,
+) -> Result<(SimpleExpr, ColumnType), StoreError> {
+    let own = table
+        .columns
+        .iter()
+        .find(|(c, _)| *c == column)
+        .map(|(_, kind)| *kind)
+        .or(match column {
+            "source_key" => Some(ColumnType::Text),
+            "connector_id" | "first_seen_run" | "last_seen_run" => Some(ColumnType::BigInt),
+            _ => None,
+        });
+    if let Some(kind) = own {
+        return Ok((Expr::col((r.clone(), Alias::new(column))).into(), kind));
+    }
+    if column == "connector" {
+        return Ok((
+            Expr::col((Alias::new("c"), Alias::new("name"))).into(),
+            ColumnType::Text,
+        ));
+    }
+    if let Some(lookup) = lookups(table.kind).iter().find(|l| l.column == column) {
+        return Ok((
+            Expr::col((lookup_alias(table.kind, lookup), Alias::new(lookup.value))).into(),
+            ColumnType::Text,
+        ));
+    }
+    let names: Vec<&str> = table
+        .all_columns()
+        .chain(["connector"])
+        .chain(lookups(table.kind).iter().map(|l| l.column))
+        .collect();
+    Err(StoreError::Refused(format!(
+        "cannot filter {} rows by '{column}' (one of: {})",
+        table.kind,
+        names.join(", ")
+    )))
 }
 
 /// The alias of the joined row a lookup reads: one join per (key, table).

@@ -224,7 +224,7 @@ fn the_host_validates_parameters_before_calling_the_plugin() {
     assert!(
         error
             .message
-            .contains("colour: unknown parameter (known: count, batch)"),
+            .contains("colour: unknown parameter (known: count, batch, wait_ms)"),
         "{error}"
     );
     assert!(

@@ -35,8 +35,8 @@ async fn migrations_twice_are_a_no_op(db: &TestDb) {
         .unwrap();
     assert_eq!(
         applied.len(),
-        9,
-        "core, raw, consolidated, queue, schedules, accounts, progress, names, tenants"
+        10,
+        "core, raw, consolidated, queue, schedules, accounts, progress, names, tenants, test success"
     );
 }
 

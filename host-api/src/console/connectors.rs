@@ -34,7 +34,7 @@ pub(super) async fn connectors(
         @if may_edit { p { a.button href="/console/connectors/new" { "Add connector" } } }
         table {
             thead { tr {
-                th { "Name" } th { "Type" } th { "Repository type" } th { "Last test (UTC)" } th { "Last sync" }
+                th { "Name" } th { "Type" } th { "Repository type" } th { "Last tested OK (UTC)" } th { "Last test attempt (UTC)" } th { "Last sync" }
                 @if may_run { th { "Actions" } }
             } }
             tbody {
@@ -47,6 +47,11 @@ pub(super) async fn connectors(
                         }
                         td { (row.connector_type) }
                         td { (repo_store::RepositoryType::Inventory) }
+                        td {
+                            @if row.last_test_ok_at.is_some() {
+                                (utc(row.last_test_ok_at.map(|t| t.to_rfc3339()).as_deref()))
+                            } @else { "never" }
+                        }
                         td {
                             @if let Some(status) = &row.last_test_status {
                                 span class=(format!("status-{status}")) { (status) } " "

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use connector_core::CheckStatus;
 
@@ -52,13 +52,27 @@ pub enum ConnectorCommand {
         #[arg(long, value_name = "BOOL")]
         run_consolidation: Option<bool>,
     },
-    /// Removes a connector and its action; its data stays unless --purge-data.
+    /// Renames a connector, its actions (`Sync Data - NEW`) and the schedule
+    /// steps that run them; the process log keeps the names processes ran under.
+    Rename {
+        /// The connector.
+        name: String,
+        /// Its new name.
+        new_name: String,
+    },
+    /// Removes a connector and its actions. Say what becomes of the rows it
+    /// wrote: --keep-data leaves them in their repositories (listed under no
+    /// connector, consolidated as before), --purge-data removes them.
     Remove {
         /// The connector.
         name: String,
-        /// Also remove the rows it wrote, in every repository.
-        #[arg(long)]
+        /// Remove the rows it wrote, in every repository.
+        #[arg(long, conflicts_with = "keep_data")]
         purge_data: bool,
+        /// Keep the rows it wrote; they stay in the repositories' views and
+        /// consolidations under no connector.
+        #[arg(long)]
+        keep_data: bool,
     },
     /// Runs the connector's Test and records the result.
     Test {
@@ -143,8 +157,8 @@ pub async fn exec(command: ConnectorCommand, host: &Host, json: bool) -> Result<
                     "NAME",
                     "TYPE",
                     "REPOSITORY TYPE",
-                    "TEST STATUS",
-                    "LAST TESTED",
+                    "LAST TESTED OK (UTC)",
+                    "LAST ATTEMPT",
                     "RUN CONSOLIDATION",
                 ]);
                 for v in &views {
@@ -152,13 +166,14 @@ pub async fn exec(command: ConnectorCommand, host: &Host, json: bool) -> Result<
                         v.name.clone(),
                         v.connector_type.clone(),
                         v.repository_type.clone(),
-                        v.last_test_status
-                            .clone()
-                            .unwrap_or_else(|| "never tested".into()),
-                        v.last_tested_at
+                        v.last_successful_test_at
                             .as_deref()
                             .map(output::time)
-                            .unwrap_or_default(),
+                            .unwrap_or_else(|| "never".into()),
+                        match (&v.last_test_status, &v.last_tested_at) {
+                            (Some(status), Some(at)) => format!("{status} {}", output::time(at)),
+                            _ => "never tested".into(),
+                        },
                         if v.run_consolidation {
                             "yes".into()
                         } else {
@@ -166,7 +181,7 @@ pub async fn exec(command: ConnectorCommand, host: &Host, json: bool) -> Result<
                         },
                     ]);
                 }
-                output::print_table(&table);
+                output::print_table_hiding(&table, &["REPOSITORY TYPE"]);
             }
         }
         ConnectorCommand::Show { name } => {
@@ -184,9 +199,15 @@ pub async fn exec(command: ConnectorCommand, host: &Host, json: bool) -> Result<
                     if view.run_consolidation { "yes" } else { "no" }
                 ));
                 output::line(&format!(
-                    "last test: {}",
+                    "last tested ok: {}",
+                    view.last_successful_test_at
+                        .as_deref()
+                        .map_or_else(|| "never".into(), |t| format!("{} UTC", output::time(t)))
+                ));
+                output::line(&format!(
+                    "last attempt: {}",
                     match (&view.last_test_status, &view.last_tested_at) {
-                        (Some(s), Some(t)) => format!("{s} at {}", output::time(t)),
+                        (Some(s), Some(t)) => format!("{s} at {} UTC", output::time(t)),
                         _ => "never tested".into(),
                     }
                 ));
@@ -219,14 +240,46 @@ pub async fn exec(command: ConnectorCommand, host: &Host, json: bool) -> Result<
                 warn_other_consolidators(&store, &name).await?;
             }
         }
-        ConnectorCommand::Remove { name, purge_data } => {
+        ConnectorCommand::Rename { name, new_name } => {
+            let row = connectors::rename(&store, &name, &new_name).await?;
+            output::line(&format!(
+                "Renamed connector '{name}' to '{}'; its action is now '{}'.",
+                row.name,
+                crate::ops::actions::sync_action(&row.name)
+            ));
+        }
+        ConnectorCommand::Remove {
+            name,
+            purge_data,
+            keep_data,
+        } => {
+            connectors::check_removable(&store, &name).await?;
+            let written = connectors::rows_written(&store, &name).await?;
+            let total: u64 = written.iter().map(|(_, n)| n).sum();
+            let described = written
+                .iter()
+                .map(|(repository, n)| format!("{n} in '{repository}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if total > 0 && !purge_data && !keep_data {
+                bail!(
+                    "connector '{name}' wrote {total} rows ({described}); say what becomes of them: \
+                     --keep-data leaves them in the repositories under no connector (consolidated as \
+                     before), --purge-data removes them"
+                );
+            }
             connectors::remove(&store, &name, purge_data).await?;
-            output::line(&if purge_data {
-                format!("Removed connector '{name}', its action and its data.")
-            } else {
-                format!(
-                    "Removed connector '{name}' and its action; its data stays in the repositories."
-                )
+            output::line(&match (total, purge_data) {
+                (0, _) => {
+                    format!("Removed connector '{name}' and its actions; it had written no rows.")
+                }
+                (_, true) => format!(
+                    "Removed connector '{name}', its actions and the {total} rows it wrote ({described})."
+                ),
+                (_, false) => format!(
+                    "Removed connector '{name}' and its actions; the {total} rows it wrote stay \
+                     ({described}), listed under no connector."
+                ),
             });
         }
         ConnectorCommand::Test { name } => {

@@ -203,6 +203,19 @@ fn phase(note: &str) -> String {
     phase
 }
 
+/// A phase lasting this long shows its duration on the live line.
+const LONG_PHASE: Duration = Duration::from_secs(3);
+
+/// A duration as `45s`, `2m 05s` or `1h 02m`.
+fn human(duration: Duration) -> String {
+    let s = duration.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
 /// How often a status line is written when stderr is not a terminal.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
@@ -224,6 +237,9 @@ pub async fn draw(live: Live, done: Arc<AtomicBool>) {
     });
     let mut last_plain = Instant::now();
     let mut last_phase = String::new();
+    // When the current phase began: a long one (an export job, a
+    // Retry-After of minutes) says for how long it has lasted.
+    let mut phase_started = Instant::now();
     let mut latest: Option<String> = None;
     loop {
         let finished = done.load(Ordering::SeqCst);
@@ -249,6 +265,10 @@ pub async fn draw(live: Live, done: Arc<AtomicBool>) {
                     .clone()
                     .unwrap_or_else(|| "waiting for the connector's first word".into());
                 let mut line = format!("{action}: {doing}");
+                let lasted = phase_started.elapsed();
+                if latest.is_some() && lasted >= LONG_PHASE {
+                    line.push_str(&format!(" (for {})", human(lasted)));
+                }
                 if !kinds.is_empty() {
                     line.push_str(&format!(" · {} · {rate:.0} records/s", kinds.join(", ")));
                 }
@@ -262,6 +282,7 @@ pub async fn draw(live: Live, done: Arc<AtomicBool>) {
             let p = phase(&note);
             if p != last_phase {
                 last_phase = p;
+                phase_started = Instant::now();
                 changed.push(note);
             }
         }
@@ -289,5 +310,18 @@ pub async fn draw(live: Live, done: Arc<AtomicBool>) {
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::human;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_at_a_glance() {
+        assert_eq!(human(Duration::from_secs(45)), "45s");
+        assert_eq!(human(Duration::from_secs(125)), "2m 05s");
+        assert_eq!(human(Duration::from_secs(3720)), "1h 02m");
     }
 }

@@ -25,7 +25,9 @@ use crate::ops::host::Host;
 /// Runs a parsed command line.
 pub fn exec(cli: Cli) -> Result<ExitCode> {
     let config = crate::config::load(&cli.global)?;
-    let json = cli.global.json;
+    crate::output::configure(&cli.global);
+    // Every format but the table is a document for scripts.
+    let json = crate::output::format() != crate::output::Format::Table;
     let global = cli.global;
     let host = std::sync::Arc::new(Host::new(config));
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -148,7 +148,7 @@ fn show(config: &Config, type_id: &str, json: bool) -> Result<ExitCode> {
     ));
     output::line(&format!("source: {}", handle.plugin().origin()));
     if !info.description.is_empty() {
-        output::line(&info.description);
+        output::paragraph(&info.description);
     }
     output::line("");
     let mut table = output::table(["PARAMETER", "LABEL", "KIND", "REQUIRED", "DEFAULT", "HELP"]);
@@ -176,7 +176,7 @@ fn show(config: &Config, type_id: &str, json: bool) -> Result<ExitCode> {
             help,
         ]);
     }
-    output::print_table(&table);
+    output::print_table_hiding(&table, &["DEFAULT", "LABEL", "REQUIRED"]);
     output::line("");
     let mut actions = output::table(["ACTION", "NAME", "RECORDS", "DESCRIPTION"]);
     for a in &info.actions {

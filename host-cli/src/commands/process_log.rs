@@ -162,5 +162,15 @@ fn print_table(entries: &[ProcessView]) {
             e.message.clone().unwrap_or_default(),
         ]);
     }
-    output::print_table(&table);
+    output::print_table_hiding(
+        &table,
+        &[
+            "PARENT",
+            "TRIGGER",
+            "QUEUED (UTC)",
+            "STARTED (UTC)",
+            "COUNTS",
+            "REPOSITORY",
+        ],
+    );
 }

@@ -1,4 +1,5 @@
-//! `invhost repository list | add NAME | clear NAME [--yes]`.
+//! `invhost repository list | add NAME | rename NAME NEW | clear NAME [--yes]
+//! | remove NAME [--yes]`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -20,6 +21,23 @@ pub enum RepositoryCommand {
     Add {
         /// Its name.
         name: String,
+    },
+    /// Renames a repository (its rows, history and schedules follow).
+    Rename {
+        /// The repository.
+        name: String,
+        /// Its new name.
+        new_name: String,
+    },
+    /// Removes a repository: its rows, consolidated results and process
+    /// history. Refused while its processes are queued or running, or a
+    /// schedule runs into it.
+    Remove {
+        /// The repository.
+        name: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
     /// Removes every row of a repository (its connectors stay).
     Clear {
@@ -58,7 +76,7 @@ pub async fn exec(command: RepositoryCommand, host: &Host, json: bool) -> Result
             if json {
                 output::print_json(&listed)?;
             } else {
-                let mut table = output::table(["NAME", "TYPE", "ROWS", "CREATED"]);
+                let mut table = output::table(["NAME", "TYPE", "ROWS", "CREATED (UTC)"]);
                 for r in &listed {
                     table.add_row([
                         r.name.clone(),
@@ -73,6 +91,27 @@ pub async fn exec(command: RepositoryCommand, host: &Host, json: bool) -> Result
         RepositoryCommand::Add { name } => {
             let repository = repositories::add(&store, &name).await?;
             output::line(&format!("Added repository '{}'.", repository.name));
+        }
+        RepositoryCommand::Rename { name, new_name } => {
+            let row = repositories::rename(&store, &name, &new_name).await?;
+            output::line(&format!("Renamed repository '{name}' to '{}'.", row.name));
+        }
+        RepositoryCommand::Remove { name, yes } => {
+            store.repository(&name).await?;
+            if !yes
+                && !confirm(
+                    &format!(
+                        "Remove repository '{name}', its rows and its process history? Type its name to confirm: "
+                    ),
+                    &name,
+                )?
+            {
+                bail!("not removed: confirmation did not match (use --yes in scripts)");
+            }
+            let removed = repositories::remove(&store, &name).await?;
+            output::line(&format!(
+                "Removed repository '{name}' and its {removed} rows."
+            ));
         }
         RepositoryCommand::Clear { name, yes } => {
             store.repository(&name).await?;
@@ -95,7 +134,7 @@ pub async fn exec(command: RepositoryCommand, host: &Host, json: bool) -> Result
 
 fn confirm(question: &str, expected: &str) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
-        bail!("refusing to clear without confirmation: there is no terminal to ask on; pass --yes");
+        bail!("refusing without confirmation: there is no terminal to ask on; pass --yes");
     }
     let mut stderr = std::io::stderr();
     write!(stderr, "{question}")?;

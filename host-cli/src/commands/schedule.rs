@@ -245,7 +245,7 @@ pub async fn exec(command: ScheduleCommand, host: &Host, json: bool) -> Result<E
 /// "runs A → B every …; next due …".
 fn due_line(view: &ScheduleView) -> String {
     let when = match &view.next_due_at {
-        Some(next) => format!("next due {}", output::time(next)),
+        Some(next) => format!("next due {} UTC", output::time(next)),
         None => "disabled (runs only with `invhost schedule run`)".to_owned(),
     };
     format!(

@@ -445,7 +445,8 @@ impl Store {
     /// The consolidated device of this name (case and domain suffix
     /// ignored); several of that name are refused with their ids.
     async fn device_named(&self, repository_id: i64, target: &str) -> Result<i64, StoreError> {
-        let key = target.trim().to_lowercase();
+        // The merge key's own fold, so that `åsa-pc` finds `ÅSA-PC`.
+        let key = crate::fold::fold(target);
         let key = key.split('.').next().unwrap_or_default().to_owned();
         let rows = self
             .cons_rows(
@@ -580,6 +581,55 @@ impl Store {
                 })
                 .collect::<Result<_, _>>()?,
         })
+    }
+
+    /// [`Store::explain_product`] of the product with this name (case
+    /// ignored); several products of that name (versions, editions) are
+    /// refused with their ids.
+    pub async fn explain_product_named(
+        &self,
+        repository_id: i64,
+        name: &str,
+    ) -> Result<ProductExplain, StoreError> {
+        let rows = self
+            .cons_rows(
+                "SELECT id, vendor, product, edition, version FROM cons_products \
+                 WHERE repository_id = ? ORDER BY id",
+                vec![repository_id.into()],
+            )
+            .await?;
+        let key = crate::fold::fold(name);
+        let mut matching = Vec::new();
+        for row in &rows {
+            if crate::fold::fold(&text(row, "product")?.unwrap_or_default()) == key {
+                let described = [
+                    text(row, "vendor")?,
+                    text(row, "product")?,
+                    text(row, "edition")?,
+                    text(row, "version")?,
+                ]
+                .into_iter()
+                .flatten()
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+                matching.push((int(row, "id")?, described));
+            }
+        }
+        match matching.as_slice() {
+            [(id, _)] => self.explain_product(repository_id, *id).await,
+            [] => Err(not_found("product", name)),
+            several => Err(StoreError::Refused(format!(
+                "{} products are named '{name}': {}; give the id",
+                several.len(),
+                several
+                    .iter()
+                    .take(10)
+                    .map(|(id, d)| format!("{id} ({d})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
     }
 
     /// A product by id: its rule and the raw titles named as it.

@@ -25,8 +25,10 @@ pub struct Model {
     pub run_consolidation: bool,
     /// Last Test's overall status (`ok`, `warning`, `failed`).
     pub last_test_status: Option<String>,
-    /// When it was last tested.
+    /// When it was last tested (the last attempt, whatever its result).
     pub last_tested_at: Option<ChronoDateTimeUtc>,
+    /// When a Test last succeeded (`ok` or `warning`).
+    pub last_test_ok_at: Option<ChronoDateTimeUtc>,
     /// Last Test's report, a JSON object.
     pub last_test_report: Option<String>,
     /// When it was created.

@@ -12,6 +12,7 @@ mod m20261201_000006_accounts;
 mod m20261201_000007_progress;
 mod m20261201_000008_names;
 pub(crate) mod m20261207_000009_tenants;
+mod m20261207_000010_test_success;
 
 /// The consolidated tables, in the order a consolidation clears them.
 pub(crate) fn consolidated_tables() -> impl Iterator<Item = &'static str> {
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_progress::Migration),
             Box::new(m20261201_000008_names::Migration),
             Box::new(m20261207_000009_tenants::Migration),
+            Box::new(m20261207_000010_test_success::Migration),
         ]
     }
 }
