@@ -357,7 +357,7 @@ pub async fn connector_remove(
     QueryParams(query): QueryParams<RemoveQuery>,
 ) -> ApiResult<StatusCode> {
     who.require(Role::Admin, "connector.remove", &name).await?;
-    connectors::remove(&state.store, &name, query.purge_data).await?;
+    connectors::remove(&state.host, &state.store, &name, query.purge_data).await?;
     who.audit("connector.remove", &name, "ok").await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -294,12 +294,28 @@ async fn edit_undecryptable(
         .await?)
 }
 
-/// Renames a connector and its actions, and the schedules that run them
-/// (refused while its processes are queued or running).
-pub async fn rename(store: &Store, name: &str, new_name: &str) -> Result<ConnectorRow> {
+/// Renames a connector and its actions, and the schedule steps that run
+/// them (refused while its processes are queued or running).
+pub async fn rename(
+    host: &Host,
+    store: &Store,
+    name: &str,
+    new_name: &str,
+) -> Result<ConnectorRow> {
     let row = store.connector(name).await?;
+    // Its actions by their exact names: a step of another connector whose
+    // name merely ends the same way is not touched.
+    let renames: Vec<(String, String)> = super::actions::connector_actions(host, &row)
+        .iter()
+        .map(|a| {
+            (
+                super::actions::action_name(a, &row.name),
+                super::actions::action_name(a, new_name),
+            )
+        })
+        .collect();
     store
-        .rename_connector(row.id, new_name)
+        .rename_connector(row.id, new_name, &renames)
         .await
         .with_context(|| format!("renaming connector '{name}'"))
 }
@@ -319,14 +335,17 @@ pub async fn rows_written(store: &Store, name: &str) -> Result<Vec<(String, u64)
 }
 
 /// Refuses to remove a connector a schedule runs, naming the schedules.
-pub async fn check_removable(store: &Store, name: &str) -> Result<ConnectorRow> {
+pub async fn check_removable(host: &Host, store: &Store, name: &str) -> Result<ConnectorRow> {
     let row = store.connector(name).await?;
-    let suffix = format!(" - {}", row.name);
+    let actions: Vec<String> = super::actions::connector_actions(host, &row)
+        .iter()
+        .map(|a| super::actions::action_name(a, &row.name))
+        .collect();
     let users: Vec<String> = store
         .schedules()
         .await?
         .into_iter()
-        .filter(|s| s.action_list().iter().any(|a| a.ends_with(&suffix)))
+        .filter(|s| s.action_list().iter().any(|a| actions.contains(a)))
         .map(|s| format!("'{}'", s.name))
         .collect();
     if !users.is_empty() {
@@ -342,8 +361,8 @@ pub async fn check_removable(store: &Store, name: &str) -> Result<ConnectorRow> 
 }
 
 /// Removes a connector and its actions; its data stays unless `purge_data`.
-pub async fn remove(store: &Store, name: &str, purge_data: bool) -> Result<()> {
-    let row = check_removable(store, name).await?;
+pub async fn remove(host: &Host, store: &Store, name: &str, purge_data: bool) -> Result<()> {
+    let row = check_removable(host, store, name).await?;
     Ok(store.delete_connector(row.id, purge_data).await?)
 }
 

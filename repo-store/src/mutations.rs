@@ -197,18 +197,19 @@ impl Store {
     }
 
     /// Renames a connector. Its actions are named after it, so the
-    /// schedules that run them are changed in the same transaction; the
-    /// process log keeps the names processes ran under. Refused while any
-    /// of its processes is queued or running.
+    /// schedule steps named in `actions` (old name, new name) are changed
+    /// in the same transaction; the process log keeps the names processes
+    /// ran under. Refused while any of its processes is queued or running.
     pub async fn rename_connector(
         &self,
         id: i64,
         new_name: &str,
+        actions: &[(String, String)],
     ) -> Result<connector::Model, StoreError> {
         check_name("connector", new_name)?;
         let txn = self.db.begin().await?;
         refuse_busy("connector", self.busy(&txn, "connector_id", id).await?)?;
-        let old = connector::Entity::find_by_id(id)
+        connector::Entity::find_by_id(id)
             .one(&txn)
             .await?
             .ok_or_else(|| StoreError::Refused(format!("no connector has id {id}")))?;
@@ -228,19 +229,20 @@ impl Store {
                 e.into()
             }
         })?;
-        let suffix = format!(" - {}", old.name);
         for schedule in crate::entities::schedule::Entity::find().all(&txn).await? {
-            let actions = schedule.action_list();
-            if !actions.iter().any(|a| a.ends_with(&suffix)) {
-                continue;
-            }
-            let renamed: Vec<String> = actions
+            let steps = schedule.action_list();
+            let renamed: Vec<String> = steps
                 .iter()
-                .map(|a| match a.strip_suffix(&suffix) {
-                    Some(action) => format!("{action} - {new_name}"),
-                    None => a.clone(),
+                .map(|step| {
+                    actions
+                        .iter()
+                        .find(|(from, _)| from == step)
+                        .map_or_else(|| step.clone(), |(_, to)| to.clone())
                 })
                 .collect();
+            if renamed == steps {
+                continue;
+            }
             let update = crate::entities::schedule::ActiveModel {
                 id: Set(schedule.id),
                 actions: Set(
@@ -402,9 +404,12 @@ impl Store {
         Ok(done)
     }
 
-    /// Removes a connector, and with `purge_data` its raw rows in every repository.
+    /// Removes a connector, and with `purge_data` its raw rows in every
+    /// repository; refused while any of its processes is queued or running.
     pub async fn delete_connector(&self, id: i64, purge_data: bool) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
+        // A sync under way would publish its rows after they were purged.
+        refuse_busy("connector", self.busy(&txn, "connector_id", id).await?)?;
         if purge_data {
             let sources = Query::delete()
                 .from_table(Alias::new("raw_sources"))

@@ -181,14 +181,31 @@ async fn renames_and_removal_keep_everything_consistent(db: &TestDb) {
         "Sync Data - Sheet",
     ]);
 
-    // A connector's rename renames its actions and the schedule's steps.
+    // Another connector whose name ends the same way, run by another schedule.
+    s.add_csv("EU - Sheet");
+    s.ok(&[
+        "schedule",
+        "add",
+        "europe",
+        "--cron",
+        "0 3 * * *",
+        "--repository",
+        "Default Inventory",
+        "--action",
+        "Sync Data - EU - Sheet",
+    ]);
+
+    // A connector's rename renames its actions and the schedule's steps,
+    // and only its own.
     let out = s.ok(&["connector", "rename", "Sheet", "Spreadsheet"]);
     assert!(out.contains("'Sync Data - Spreadsheet'"), "{out}");
-    let schedules = s.json(&["schedule", "list"]);
+    let nightly = s.json(&["schedule", "show", "nightly"]);
     assert_eq!(
-        schedules[0]["actions"][0], "Sync Data - Spreadsheet",
-        "{schedules}"
+        nightly["actions"][0], "Sync Data - Spreadsheet",
+        "{nightly}"
     );
+    let europe = s.json(&["schedule", "show", "europe"]);
+    assert_eq!(europe["actions"][0], "Sync Data - EU - Sheet", "{europe}");
     let actions = s.ok(&["action", "list"]);
     assert!(actions.contains("Sync Data - Spreadsheet") && !actions.contains("Sync Data - Sheet"));
     // Its rows follow it: they are the connector's by id.

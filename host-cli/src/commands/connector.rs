@@ -241,7 +241,7 @@ pub async fn exec(command: ConnectorCommand, host: &Host, json: bool) -> Result<
             }
         }
         ConnectorCommand::Rename { name, new_name } => {
-            let row = connectors::rename(&store, &name, &new_name).await?;
+            let row = connectors::rename(host, &store, &name, &new_name).await?;
             output::line(&format!(
                 "Renamed connector '{name}' to '{}'; its action is now '{}'.",
                 row.name,
@@ -253,7 +253,7 @@ pub async fn exec(command: ConnectorCommand, host: &Host, json: bool) -> Result<
             purge_data,
             keep_data,
         } => {
-            connectors::check_removable(&store, &name).await?;
+            connectors::check_removable(host, &store, &name).await?;
             let written = connectors::rows_written(&store, &name).await?;
             let total: u64 = written.iter().map(|(_, n)| n).sum();
             let described = written
@@ -268,7 +268,7 @@ pub async fn exec(command: ConnectorCommand, host: &Host, json: bool) -> Result<
                      before), --purge-data removes them"
                 );
             }
-            connectors::remove(&store, &name, purge_data).await?;
+            connectors::remove(host, &store, &name, purge_data).await?;
             output::line(&match (total, purge_data) {
                 (0, _) => {
                     format!("Removed connector '{name}' and its actions; it had written no rows.")

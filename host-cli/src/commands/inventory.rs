@@ -120,8 +120,12 @@ fn refine<T: serde::Serialize>(rows: Vec<T>, args: &InventoryArgs) -> Result<Vec
     if let Some((column, descending)) = &args.sort {
         known(column)?;
         valued.sort_by(|(a, _), (b, _)| {
-            let order = compare(&a[column], &b[column]);
-            if *descending { order.reverse() } else { order }
+            let (a, b) = (&a[column], &b[column]);
+            // Missing values last, in either order.
+            match (a.is_null(), b.is_null(), *descending) {
+                (false, false, true) => compare(a, b).reverse(),
+                _ => compare(a, b),
+            }
         });
     }
     Ok(valued.into_iter().map(|(_, row)| row).collect())

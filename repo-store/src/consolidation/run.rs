@@ -1229,7 +1229,8 @@ async fn licences(
     tx.exec(
         "UPDATE cons_assignments SET state = 4, reason = 'concealed names' \
          WHERE repository_id = {R} AND state = 0 AND EXISTS \
-           (SELECT 1 FROM cons_users WHERE repository_id = {R} AND concealed = TRUE)",
+           (SELECT 1 FROM cons_users c WHERE c.repository_id = {R} AND c.concealed = TRUE \
+              AND c.tenant = cons_assignments.tenant)",
         vec![],
     )
     .await?;

@@ -253,7 +253,7 @@ impl Store {
             .cons_rows(
                 "SELECT p.id, p.vendor, p.product, p.edition, p.version, p.rule, \
                    count(*) AS installations, count(DISTINCT i.device_id) AS devices, \
-                   count(DISTINCT d.primary_user) AS users, \
+                   count(DISTINCT d.primary_user_key) AS users, \
                    sum(CASE WHEN i.state = 1 THEN 1 ELSE 0 END) AS used, \
                    sum(CASE WHEN i.state = 2 THEN 1 ELSE 0 END) AS rarely_used, \
                    sum(CASE WHEN i.state = 3 THEN 1 ELSE 0 END) AS unused, \
