@@ -118,6 +118,25 @@ impl Store {
         })
     }
 
+    /// Takes the database's write lock (SQLite) or the row's lock
+    /// (PostgreSQL) before a change reads anything: a SQLite transaction
+    /// that reads first and writes later fails at once when another
+    /// connection wrote in between, where one that writes first waits.
+    async fn lock_row(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        table: &str,
+        id: i64,
+    ) -> Result<(), StoreError> {
+        let update = Query::update()
+            .table(Alias::new(table))
+            .value(Alias::new("id"), Expr::col(Alias::new("id")))
+            .and_where(Expr::col(Alias::new("id")).eq(id))
+            .to_owned();
+        txn.execute(self.db_backend().build(&update)).await?;
+        Ok(())
+    }
+
     /// Processes of a repository or connector that are queued or running:
     /// `(id, action)`, oldest first.
     async fn busy(
@@ -148,6 +167,7 @@ impl Store {
     ) -> Result<repository::Model, StoreError> {
         check_name("repository", new_name)?;
         let txn = self.db.begin().await?;
+        self.lock_row(&txn, "repositories", id).await?;
         refuse_busy("repository", self.busy(&txn, "repository_id", id).await?)?;
         let row = repository::ActiveModel {
             id: Set(id),
@@ -174,6 +194,7 @@ impl Store {
     /// schedule runs into it (named).
     pub async fn remove_repository(&self, id: i64) -> Result<u64, StoreError> {
         let txn = self.db.begin().await?;
+        self.lock_row(&txn, "repositories", id).await?;
         refuse_busy("repository", self.busy(&txn, "repository_id", id).await?)?;
         let schedules: Vec<String> = crate::entities::schedule::Entity::find()
             .all(&txn)
@@ -208,6 +229,7 @@ impl Store {
     ) -> Result<connector::Model, StoreError> {
         check_name("connector", new_name)?;
         let txn = self.db.begin().await?;
+        self.lock_row(&txn, "connectors", id).await?;
         refuse_busy("connector", self.busy(&txn, "connector_id", id).await?)?;
         connector::Entity::find_by_id(id)
             .one(&txn)
@@ -408,6 +430,7 @@ impl Store {
     /// repository; refused while any of its processes is queued or running.
     pub async fn delete_connector(&self, id: i64, purge_data: bool) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
+        self.lock_row(&txn, "connectors", id).await?;
         // A sync under way would publish its rows after they were purged.
         refuse_busy("connector", self.busy(&txn, "connector_id", id).await?)?;
         if purge_data {

@@ -806,6 +806,26 @@ async fn every_route_answers_each_role_and_never_shows_a_secret(db: &TestDb) {
         .call(M::DELETE, "/api/v1/schedules/nightly", Some(&admin), None)
         .await;
     assert_eq!(status, 204);
+    // A connector is not removed while its processes are queued or
+    // running: wait for the chain's end.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for step in chain.as_array().unwrap() {
+        loop {
+            let (_, process) = api
+                .call(
+                    M::GET,
+                    &format!("/api/v1/processes/{}", step["id"]),
+                    Some(&viewer),
+                    None,
+                )
+                .await;
+            if !matches!(process["status"].as_str(), Some("queued" | "running")) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{process}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     let (status, _) = api
         .call(
             M::DELETE,

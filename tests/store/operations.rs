@@ -177,6 +177,25 @@ async fn connectors_and_repositories_change_whole(db: &TestDb) {
         .await
         .unwrap();
     writer.finish(RunOutcome::Succeeded).await.unwrap();
+    // A connector with a process queued or running is not removed.
+    let refused = fx
+        .store
+        .delete_connector(fx.connector_id, false)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("queued or running (process"),
+        "{refused}"
+    );
+    fx.store
+        .finish_process(
+            run,
+            repo_store::ProcessStatus::Succeeded,
+            &Default::default(),
+            None,
+        )
+        .await
+        .unwrap();
 
     // Removing a connector keeps its data unless purged.
     fx.store
