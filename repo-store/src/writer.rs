@@ -257,8 +257,9 @@ impl SyncWriter {
     /// reports it (`RunSummary::tenant`): recorded in `raw_sources` with the
     /// publication, for the consolidation. Blank is none.
     pub fn set_tenant(&mut self, tenant: Option<&str>) {
+        // No '/': it ends the consolidation's keys (`name/tenant`).
         self.tenant = tenant
-            .map(|t| raw::clean_text(t.trim()).to_lowercase())
+            .map(|t| raw::clean_text(t.trim()).to_lowercase().replace('/', "_"))
             .filter(|t| !t.is_empty());
     }
 

@@ -471,7 +471,7 @@ async fn tenants_stay_apart_and_both_backends_build_the_same_tables(db: &TestDb)
     // 10-day-old 7-day report as if it covered 30.
     assert!(
         dump.contains(&format!(
-            "{TA}/jürgen@contoso.com | Teams | Microsoft | Microsoft Teams | {} | {} | 7 | 4 | report older than its period",
+            "jürgen@contoso.com/{TA} | Teams | Microsoft | Microsoft Teams | {} | {} | 7 | 4 | report older than its period",
             ago(3),
             ago(10)
         )),

@@ -285,7 +285,7 @@ fn sources_of(alias: &str) -> String {
 /// `cons_user_names` row, and `src` joined): a concealed identity is kept
 /// apart per tenant; a name is its resolved key.
 const USAGE_USER_KEY: &str = "CASE WHEN a.concealed = TRUE \
-    THEN 'concealed:' || coalesce(src.tenant, '') || '/' || a.user_name ELSE n.user_key END";
+    THEN 'concealed:' || a.user_name || '/' || coalesce(src.tenant, '') ELSE n.user_key END";
 
 /// Joins a usage row `a` to its `cons_user_names` row `n` and tenant `src`.
 const USAGE_JOINS: &str = "LEFT JOIN cons_user_names n ON n.repository_id = {R} \
@@ -397,7 +397,13 @@ impl Store {
         }
         match result {
             Ok(summary) => {
+                let started = Instant::now();
                 txn.commit().await?;
+                tracing::debug!(
+                    step = "commit",
+                    ms = started.elapsed().as_millis() as u64,
+                    "Consolidation step done."
+                );
                 Ok(summary)
             }
             Err(e) => {
@@ -438,6 +444,7 @@ async fn rebuild(
                 .await?;
         }
     }
+    let mut clock = Instant::now();
     for table in consolidated_tables() {
         tx.exec(
             &format!("DELETE FROM {table} WHERE repository_id = {{R}}"),
@@ -446,7 +453,6 @@ async fn rebuild(
         .await?;
     }
     let mut summary = Summary::default();
-    let mut clock = Instant::now();
     let mut lap = |step: &str| {
         tracing::debug!(
             step,
@@ -467,6 +473,7 @@ async fn rebuild(
         .await?;
         lap("analyze raw");
     }
+    lap("clear");
     tenants(tx, &mut summary).await?;
     products(tx, request.catalog, &mut summary).await?;
     lap("products");
@@ -741,7 +748,7 @@ async fn devices(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
                     THEN d.serial_fold END, \
                CASE WHEN d.name_fold IS NOT NULL THEN {host} END, \
                CASE WHEN src.tenant IS NOT NULL AND {entra} IS NOT NULL \
-                    THEN 'entra:' || src.tenant || '/' || {entra} END, \
+                    THEN 'entra:' || {entra} || '/' || src.tenant END, \
                CASE WHEN src.tenant IS NOT NULL AND {entra} IS NOT NULL THEN 'Entra device id' END \
              FROM raw_devices d {sources} WHERE d.repository_id = {{R}}",
             sources = sources_of("d"),
@@ -756,7 +763,7 @@ async fn devices(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
            (SELECT CASE WHEN count(DISTINCT o.merge_key) = 1 THEN min(o.merge_key) END \
               FROM cons_device_sources o \
              WHERE o.repository_id = {R} AND o.entra_key = cons_device_sources.entra_key AND o.tenant <> ''), \
-           'entra:/' || entra_key) \
+           'entra:' || entra_key || '/') \
          WHERE repository_id = {R} AND entra_key IS NOT NULL AND tenant = ''",
         vec![],
     )
@@ -822,15 +829,17 @@ async fn devices(tx: &Tx<'_>, summary: &mut Summary) -> Result<(), StoreError> {
 }
 
 /// Resolves every user name a connector reported (users, usage reports,
-/// devices' primary users) to a user key: `tenant/fold` within a tenant;
+/// devices' primary users) to a user key: `fold/tenant` within a tenant;
 /// for a connector of no tenant, the one tenant's key holding the same
-/// name, else `/fold`. Users of two tenants never share a key.
+/// name, else `fold/`. Users of two tenants never share a key. (The name
+/// comes first: keys that start alike for a whole tenant made every index
+/// comparison walk the tenant id.)
 async fn user_names(tx: &Tx<'_>) -> Result<(), StoreError> {
     tx.exec(
         &format!(
             "INSERT INTO cons_user_names (repository_id, connector_id, fold, tenant, user_key) \
              SELECT DISTINCT {{R}}, x.connector_id, x.f, {TENANT}, \
-               CASE WHEN src.tenant IS NOT NULL THEN src.tenant || '/' || x.f END FROM ( \
+               CASE WHEN src.tenant IS NOT NULL THEN x.f || '/' || src.tenant END FROM ( \
                SELECT connector_id, upn_fold AS f FROM raw_users WHERE repository_id = {{R}} \
                  AND upn_fold IS NOT NULL AND (concealed IS NULL OR concealed = FALSE) \
                UNION SELECT connector_id, user_fold FROM raw_application_usage WHERE repository_id = {{R}} \
@@ -848,7 +857,7 @@ async fn user_names(tx: &Tx<'_>) -> Result<(), StoreError> {
            (SELECT CASE WHEN count(DISTINCT o.tenant) = 1 THEN min(o.user_key) END \
               FROM cons_user_names o \
              WHERE o.repository_id = {R} AND o.fold = cons_user_names.fold AND o.tenant <> ''), \
-           '/' || fold) \
+           fold || '/') \
          WHERE repository_id = {R} AND tenant = ''",
         vec![],
     )
