@@ -168,7 +168,7 @@ fn widest(text: &str) -> usize {
 /// Prints a result for scripts in the format asked for: pretty JSON, JSON
 /// lines (a list's rows one per line) or CSV (a list's rows, or the one
 /// object, under a header of their fields).
-pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+pub fn print_result<T: Serialize>(value: &T) -> anyhow::Result<()> {
     match format() {
         Format::Jsonl => {
             let value = serde_json::to_value(value)?;

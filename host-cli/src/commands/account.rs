@@ -137,7 +137,7 @@ pub async fn user(command: UserCommand, host: &Host, json: bool) -> Result<ExitC
             let user = accounts::add_user(&store, &name, role, &password).await?;
             record(&store, "user.add", &format!("{name} ({role})")).await;
             if json {
-                output::print_json(&accounts::user_view(&user))?;
+                output::print_result(&accounts::user_view(&user))?;
             } else {
                 output::line(&format!("User '{name}' added as {role}."));
             }
@@ -150,7 +150,7 @@ pub async fn user(command: UserCommand, host: &Host, json: bool) -> Result<ExitC
                 .map(accounts::user_view)
                 .collect();
             if json {
-                output::print_json(&views)?;
+                output::print_result(&views)?;
             } else {
                 let mut table = output::table([
                     "NAME",
@@ -211,7 +211,7 @@ pub async fn token(command: TokenCommand, host: &Host, json: bool) -> Result<Exi
             let (token, row) = accounts::create_token(&store, &user, expires.0).await?;
             record(&store, "token.create", &format!("{} for {user}", row.id)).await;
             if json {
-                output::print_json(&serde_json::json!({
+                output::print_result(&serde_json::json!({
                     "token": token.expose(),
                     "details": accounts::token_view(&row, &user),
                 }))?;
@@ -237,7 +237,7 @@ pub async fn token(command: TokenCommand, host: &Host, json: bool) -> Result<Exi
                 .map(|(t, user)| accounts::token_view(t, user))
                 .collect();
             if json {
-                output::print_json(&views)?;
+                output::print_result(&views)?;
             } else {
                 let mut table = output::table([
                     "ID",
@@ -281,7 +281,7 @@ pub async fn audit(args: AuditArgs, host: &Host, json: bool) -> Result<ExitCode>
     let store = host.store().await?;
     let rows = store.audit_log(args.limit).await?;
     if json {
-        output::print_json(&rows)?;
+        output::print_result(&rows)?;
     } else {
         let mut table = output::table(["WHEN (UTC)", "WHO", "FROM", "WHAT", "ON", "OUTCOME"]);
         for r in &rows {

@@ -32,7 +32,7 @@ pub async fn exec(command: ActionCommand, host: &Host, json: bool) -> Result<Exi
         actions.retain(|a| a.repository.is_none() || a.repository == repository);
     }
     if json {
-        output::print_json(&actions)?;
+        output::print_result(&actions)?;
     } else {
         let mut table = output::table(["ACTION", "CONNECTOR", "TYPE", "RECORDS", "REPOSITORY"]);
         for a in &actions {

@@ -151,7 +151,7 @@ pub async fn exec(command: ConnectorCommand, host: &Host, json: bool) -> Result<
                 views.push(connectors::view(host, &row, key.as_ref())?);
             }
             if json {
-                output::print_json(&views)?;
+                output::print_result(&views)?;
             } else {
                 let mut table = output::table([
                     "NAME",
@@ -188,7 +188,7 @@ pub async fn exec(command: ConnectorCommand, host: &Host, json: bool) -> Result<
             let row = store.connector(&name).await?;
             let view = connectors::view(host, &row, host.key().ok().as_ref())?;
             if json {
-                output::print_json(&view)?;
+                output::print_result(&view)?;
             } else {
                 output::line(&format!(
                     "{} ({}), action '{}'",
@@ -285,7 +285,7 @@ pub async fn exec(command: ConnectorCommand, host: &Host, json: bool) -> Result<
         ConnectorCommand::Test { name } => {
             let (_, report) = connectors::test(host, &store, &name).await?;
             if json {
-                output::print_json(&report)?;
+                output::print_result(&report)?;
             } else {
                 for check in &report.checks {
                     output::line(&format!(

@@ -95,7 +95,7 @@ pub async fn exec(args: DemoArgs, base: &Config, json: bool) -> Result<ExitCode>
         let names = [(repository.id, repository.name.clone())]
             .into_iter()
             .collect();
-        output::print_json(&DemoReport {
+        output::print_result(&DemoReport {
             repository: database,
             counts: counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             processes: processes

@@ -53,7 +53,7 @@ pub async fn exec(args: ExecuteArgs, host: &Host, json: bool) -> Result<ExitCode
             execute::enqueue(host, &store, &request, repo_store::Trigger::Operator).await?;
         if json {
             let repositories = crate::ops::processes::repository_names(&store).await?;
-            output::print_json(&process_view(&process, &repositories))?;
+            output::print_result(&process_view(&process, &repositories))?;
         } else {
             output::line(&format!(
                 "Process {} '{}' queued; a running `invhost serve` runs it.",
@@ -104,7 +104,7 @@ pub async fn foreground(
             .iter()
             .map(|p| process_view(p, &repositories))
             .collect();
-        output::print_json(&views)?;
+        output::print_result(&views)?;
     } else {
         for process in &processes {
             output::line(&summary(process));

@@ -305,7 +305,7 @@ async fn consolidated(store: &Store, args: &InventoryArgs, json: bool) -> Result
         View::ProductUsage => {
             let rows = refine(store.product_usage(repository.id).await?, args)?;
             if json {
-                output::print_json(&rows.get(..limit).unwrap_or(&rows))?;
+                output::print_result(&rows.get(..limit).unwrap_or(&rows))?;
             } else {
                 print_product_usage(&rows, limit);
             }
@@ -313,7 +313,7 @@ async fn consolidated(store: &Store, args: &InventoryArgs, json: bool) -> Result
         View::Licences => {
             let rows = refine(store.licence_summary(repository.id).await?, args)?;
             if json {
-                output::print_json(&rows.get(..limit).unwrap_or(&rows))?;
+                output::print_result(&rows.get(..limit).unwrap_or(&rows))?;
             } else {
                 print_licences(&rows, limit);
             }
@@ -321,7 +321,7 @@ async fn consolidated(store: &Store, args: &InventoryArgs, json: bool) -> Result
         View::Reclaim => {
             let rows = refine(store.reclaim_list(repository.id).await?, args)?;
             if json {
-                output::print_json(&rows.get(..limit).unwrap_or(&rows))?;
+                output::print_result(&rows.get(..limit).unwrap_or(&rows))?;
             } else {
                 print_reclaim(&rows, limit);
             }
@@ -342,7 +342,7 @@ async fn consolidated(store: &Store, args: &InventoryArgs, json: bool) -> Result
                 },
             };
             if json {
-                output::print_json(&value)?;
+                output::print_result(&value)?;
             } else {
                 print_explain(&value);
             }

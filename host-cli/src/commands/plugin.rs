@@ -95,7 +95,7 @@ fn list(config: &Config, json: bool) -> Result<ExitCode> {
     let registry = ops::plugins::registry(config);
     let listing = ops::plugins::listing(&registry);
     if json {
-        output::print_json(&listing)?;
+        output::print_result(&listing)?;
     } else {
         let mut table = output::table(["TYPE", "NAME", "VERSION", "ABI", "SOURCE"]);
         for c in &listing.connectors {
@@ -136,7 +136,7 @@ fn show(config: &Config, type_id: &str, json: bool) -> Result<ExitCode> {
             info: &'a connector_core::ConnectorInfo,
             source: String,
         }
-        output::print_json(&Shown {
+        output::print_result(&Shown {
             info,
             source: handle.plugin().origin().to_string(),
         })?;
@@ -257,7 +257,7 @@ async fn check(path: &std::path::Path, runs: Runs, json: bool) -> Result<ExitCod
             #[serde(skip_serializing_if = "<[_]>::is_empty")]
             kinds: &'a [plugin_check::KindResult],
         }
-        output::print_json(&Report {
+        output::print_result(&Report {
             file: path.display().to_string(),
             passed: !failed,
             checks: &lines,

@@ -48,7 +48,7 @@ pub async fn exec(command: ProcessCommand, host: &Host, json: bool) -> Result<Ex
     };
     if json {
         let process = store.process(id).await?;
-        output::print_json(&serde_json::json!({
+        output::print_result(&serde_json::json!({
             "id": id,
             "outcome": match outcome {
                 CancelOutcome::Cancelled => "cancelled",

@@ -56,7 +56,7 @@ pub async fn exec(args: ProcessLogArgs, host: &Host, json: bool) -> Result<ExitC
         .map(|p| process_view(p, &repositories))
         .collect();
     if json && !args.follow {
-        output::print_json(&entries)?;
+        output::print_result(&entries)?;
         return Ok(ExitCode::SUCCESS);
     }
     if !json {

@@ -74,7 +74,7 @@ pub async fn exec(command: RepositoryCommand, host: &Host, json: bool) -> Result
                 })
                 .collect();
             if json {
-                output::print_json(&listed)?;
+                output::print_result(&listed)?;
             } else {
                 let mut table = output::table(["NAME", "TYPE", "ROWS", "CREATED (UTC)"]);
                 for r in &listed {

@@ -115,7 +115,7 @@ pub async fn exec(command: ScheduleCommand, host: &Host, json: bool) -> Result<E
             .await?;
             let view = schedules::view(&row, &repositories);
             if json {
-                output::print_json(&view)?;
+                output::print_result(&view)?;
             } else {
                 output::line(&format!(
                     "Schedule '{}' added: {}",
@@ -132,7 +132,7 @@ pub async fn exec(command: ScheduleCommand, host: &Host, json: bool) -> Result<E
                 .map(|row| schedules::view(row, &repositories))
                 .collect();
             if json {
-                output::print_json(&views)?;
+                output::print_result(&views)?;
             } else if views.is_empty() {
                 output::line("No schedules. Add one with `invhost schedule add`.");
             } else {
@@ -166,7 +166,7 @@ pub async fn exec(command: ScheduleCommand, host: &Host, json: bool) -> Result<E
             let row = store.schedule(&name).await?;
             let view = schedules::view(&row, &repositories);
             if json {
-                output::print_json(&view)?;
+                output::print_result(&view)?;
             } else {
                 print_show(&store, &view, &repositories).await?;
             }
@@ -194,7 +194,7 @@ pub async fn exec(command: ScheduleCommand, host: &Host, json: bool) -> Result<E
             let row = schedules::edit(host, &store, &name, edit).await?;
             let view = schedules::view(&row, &repositories);
             if json {
-                output::print_json(&view)?;
+                output::print_result(&view)?;
             } else {
                 output::line(&format!(
                     "Schedule '{}' changed: {}",
@@ -206,7 +206,7 @@ pub async fn exec(command: ScheduleCommand, host: &Host, json: bool) -> Result<E
         ScheduleCommand::Remove { name } => {
             let row = schedules::remove(&store, &name).await?;
             if json {
-                output::print_json(&schedules::view(&row, &repositories))?;
+                output::print_result(&schedules::view(&row, &repositories))?;
             } else {
                 output::line(&format!(
                     "Schedule '{name}' removed; the processes it queued stay in the process log."
@@ -220,7 +220,7 @@ pub async fn exec(command: ScheduleCommand, host: &Host, json: bool) -> Result<E
                     .iter()
                     .map(|p| process_view(p, &repositories))
                     .collect();
-                output::print_json(&views)?;
+                output::print_result(&views)?;
             } else {
                 let ids: Vec<String> = queued.iter().map(|p| p.id.to_string()).collect();
                 output::line(&format!(

@@ -33,7 +33,7 @@ pub async fn exec(command: SecretsCommand, host: &Host, json: bool) -> Result<Ex
         SecretsCommand::NewKey => {
             let stale = host.new_key(&store).await?;
             if json {
-                output::print_json(&serde_json::json!({
+                output::print_result(&serde_json::json!({
                     "key_file": host.config.secret_key_file.display().to_string(),
                     "enter_secrets_again": stale,
                 }))?;
@@ -54,7 +54,7 @@ pub async fn exec(command: SecretsCommand, host: &Host, json: bool) -> Result<Ex
         SecretsCommand::Rekey { old_key_file } => {
             let done = host.rekey(&store, &old_key_file).await?;
             if json {
-                output::print_json(&done)?;
+                output::print_result(&done)?;
             } else {
                 output::line(&format!(
                     "Re-encrypted the secrets of {} connector(s) under the current key; {} already were.",
